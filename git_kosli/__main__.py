@@ -1,0 +1,5 @@
+"""Allow `python -m git_kosli`."""
+
+from git_kosli.cli import main
+
+raise SystemExit(main())

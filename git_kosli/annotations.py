@@ -1,0 +1,153 @@
+"""Per-commit deployment facts: where a commit's own artifact ran, and which build first contains it.
+
+Pure: histories are lists of snapshots, and the commit graph arrives as a list in
+topological order (children first) with a parents callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot, short
+
+
+@dataclass(frozen=True)
+class Episode:
+    """An unbroken run of snapshots of one environment in which an artifact built from a commit ran."""
+
+    env: EnvName
+    first: int
+    last: int
+    artifact: str
+    display: str = ""
+
+    @property
+    def label(self) -> str:
+        """`aws-beta#38..#40`, or `aws-beta#38` for one snapshot."""
+        return f"{self.env}#{self.first}" + (f"..#{self.last}" if self.last != self.first else "")
+
+
+@dataclass(frozen=True)
+class Build:
+    """A commit that produced an artifact seen running somewhere."""
+
+    commit: CommitSha
+    artifact: str
+    fingerprint: str
+    flow: str | None
+    display: str = ""
+
+
+@dataclass(frozen=True)
+class CommitFacts:
+    """What is known of one commit: its episodes, or (never built itself) the first build containing it."""
+
+    commit: CommitSha
+    episodes: tuple[Episode, ...]
+    first_build: Build | None
+
+    def lines(self, *, full: bool) -> list[str]:
+        """One line per fact: full names and shas for notes, short ones for tables."""
+        if self.episodes:
+            return [f"{e.label} {e.artifact if full else e.display}" for e in self.episodes]
+        build = self.first_build
+        if build is None:
+            return ["no artifact; no build contains it yet"]
+        return [f"no artifact; first build {build.commit if full else short(build.commit)} ({build.artifact if full else build.display})"]
+
+
+def episodes_by_commit(
+    histories: Iterable[Sequence[Snapshot]], commit_of: Callable[[Artifact], CommitSha | None]
+) -> dict[CommitSha, list[Episode]]:
+    """Group each environment's snapshots into episodes per commit and artifact name."""
+    found: dict[CommitSha, list[Episode]] = {}
+    for history in histories:
+        open_runs: dict[tuple[CommitSha, str], list[int]] = {}  # -> [first, last, position of last]
+        names: dict[tuple[CommitSha, str], Artifact] = {}
+        for position, snapshot in enumerate(history):
+            for artifact in snapshot.artifacts:
+                commit = commit_of(artifact)
+                if commit is None:
+                    continue
+                key = (commit, artifact.name)
+                run = open_runs.get(key)
+                if run is not None and run[2] == position:
+                    continue  # the same artifact listed twice in one snapshot
+                if run is not None and run[2] == position - 1:
+                    run[1], run[2] = snapshot.index, position
+                    continue
+                if run is not None:
+                    _close(found, history[0].env, commit, artifact, run)
+                open_runs[key] = [snapshot.index, snapshot.index, position]
+                names[key] = artifact
+        for (commit, name), run in open_runs.items():
+            _close(found, history[0].env, commit, names[(commit, name)], run)
+    for episodes in found.values():
+        episodes.sort(key=lambda e: (e.env, e.first))
+    return found
+
+
+def _close(
+    found: dict[CommitSha, list[Episode]], env: EnvName, commit: CommitSha, artifact: Artifact, run: list[int]
+) -> None:
+    episode = Episode(env=env, first=run[0], last=run[1], artifact=artifact.name, display=artifact.display_name)
+    found.setdefault(commit, []).append(episode)
+
+
+def builds(
+    histories: Iterable[Sequence[Snapshot]], commit_of: Callable[[Artifact], CommitSha | None]
+) -> dict[CommitSha, Build]:
+    """Every commit of this repository that an artifact seen running was built from."""
+    found: dict[CommitSha, Build] = {}
+    for history in histories:
+        for snapshot in history:
+            for artifact in snapshot.artifacts:
+                commit = commit_of(artifact)
+                if commit is not None and commit not in found:
+                    found[commit] = Build(commit, artifact.name, artifact.fingerprint, artifact.flow, artifact.display_name)
+    return found
+
+
+def first_builds(
+    commits: Sequence[CommitSha], parents: Callable[[str], Sequence[str]], built: Mapping[CommitSha, Build]
+) -> dict[CommitSha, Build | None]:
+    """For each commit of a range (children first), the oldest build in the range that contains it.
+
+    A commit that is built itself maps to its own build. One pass: children hand
+    their answer down to their parents.
+    """
+    in_range = set(commits)
+    position = {sha: i for i, sha in enumerate(commits)}
+    best: dict[CommitSha, Build | None] = {}
+    inherited: dict[str, Build] = {}
+    for sha in commits:
+        own = built.get(sha)
+        answer = own if own is not None else inherited.get(sha)
+        best[sha] = answer
+        if answer is None:
+            continue
+        for parent in parents(sha):
+            if parent in in_range:
+                current = inherited.get(parent)
+                if current is None or position[answer.commit] > position[current.commit]:
+                    inherited[parent] = answer
+    return best
+
+
+def commit_facts(
+    commits: Sequence[CommitSha],
+    parents: Callable[[str], Sequence[str]],
+    episodes: Mapping[CommitSha, list[Episode]],
+    built: Mapping[CommitSha, Build],
+) -> list[CommitFacts]:
+    """The facts for each commit of a range, in the range's order."""
+    first = first_builds(commits, parents, built)
+    return [
+        CommitFacts(
+            commit=sha,
+            episodes=tuple(episodes.get(sha, ())),
+            first_build=None if sha in episodes else first[sha],
+        )
+        for sha in commits
+    ]

@@ -1,0 +1,208 @@
+"""Plan a bisect from two snapshots: which artifact changed, its two commits, and every candidate commit.
+
+Everything is checked before anything is changed, so a refusal leaves the
+repository exactly as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from git_kosli.annotations import CommitFacts, builds, commit_facts, episodes_by_commit
+from git_kosli.errors import BisectRefusedError
+from git_kosli.git_history import GitHistory
+from git_kosli.gitcmd import run_git
+from git_kosli.model import CommitSha, EnvName, Snapshot, short
+from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots
+from git_kosli.snapshot_expr import SnapshotExpr
+from git_kosli.source import Source
+
+
+@dataclass(frozen=True)
+class RepoChange:
+    """An artifact change, with the commits of this repository it was built from (None: another repository)."""
+
+    change: ArtifactChange
+    old_commit: CommitSha | None
+    new_commit: CommitSha | None
+
+    @property
+    def ours(self) -> bool:
+        """True when either side was built from this repository."""
+        return self.old_commit is not None or self.new_commit is not None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A commit git may ask about, with what is known of its deployments."""
+
+    commit: CommitSha
+    subject: str
+    facts: CommitFacts
+
+
+@dataclass(frozen=True)
+class BisectPlan:
+    """Everything `git kosli bisect` shows and starts."""
+
+    old: Snapshot
+    new: Snapshot
+    target: RepoChange
+    other_changes: tuple[RepoChange, ...]
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def old_commit(self) -> CommitSha:
+        """The good end: the commit that ran in the old snapshot."""
+        assert self.target.old_commit is not None
+        return self.target.old_commit
+
+    @property
+    def new_commit(self) -> CommitSha:
+        """The bad end: the commit that runs in the new snapshot."""
+        assert self.target.new_commit is not None
+        return self.target.new_commit
+
+    @property
+    def steps(self) -> int:
+        """Roughly how many tests bisect needs: log2 of the candidates."""
+        return math.ceil(math.log2(len(self.candidates))) if self.candidates else 0
+
+
+def classify_changes(old: Snapshot, new: Snapshot, matcher: RepoMatcher) -> list[RepoChange]:
+    """Every artifact that started, exited or changed, with its commits in this repository."""
+    return [
+        RepoChange(
+            change=change,
+            old_commit=matcher.commit_of(change.old) if change.old else None,
+            new_commit=matcher.commit_of(change.new) if change.new else None,
+        )
+        for change in diff_snapshots(old=old, new=new)
+        if change.change is not Change.UNCHANGED
+    ]
+
+
+def choose_target(changes: Sequence[RepoChange], artifact: str | None, *, old: Snapshot, new: Snapshot) -> RepoChange:
+    """The one changed artifact of this repository to bisect.
+
+    Raises:
+        BisectRefusedError: none changed, or several did and `artifact` does not pick one.
+    """
+    span = f"{old.ref} and {new.ref}"
+    bisectable = [c for c in changes if c.change.change is Change.CHANGED and c.old_commit and c.new_commit]
+    if artifact is not None:
+        picked = [c for c in bisectable if artifact in (c.change.name, c.change.flow)]
+        if not picked:
+            names = ", ".join(_label(c) for c in bisectable) or "none"
+            raise BisectRefusedError(
+                f"no artifact '{artifact}' of this repository changed between {span} (changed here: {names})"
+            )
+        bisectable = picked
+    if not bisectable:
+        raise BisectRefusedError(f"no artifact of this repository changed between {span}{_describe(changes)}")
+    if len(bisectable) > 1:
+        names = ", ".join(_label(c) for c in bisectable)
+        raise BisectRefusedError(
+            f"{len(bisectable)} artifacts of this repository changed between {span}: {names}; "
+            f"choose one with --artifact NAME"
+        )
+    return bisectable[0]
+
+
+def _label(change: RepoChange) -> str:
+    return change.change.flow or change.change.name
+
+
+def _describe(changes: Sequence[RepoChange]) -> str:
+    if not changes:
+        return " (the two snapshots run the same artifacts)"
+    parts = [f"{_label(c)} {c.change.change.value}{'' if c.ours else ' (another repository)'}" for c in changes]
+    return f" ({'; '.join(parts)})"
+
+
+def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot) -> None:
+    """Refuse, naming the snapshot and commit, when the two ends cannot be bisected here."""
+    assert target.old_commit is not None and target.new_commit is not None
+    name = _label(target)
+    for snapshot, commit in ((old, target.old_commit), (new, target.new_commit)):
+        if not history.has_commit(commit):
+            hint = "run 'git fetch --unshallow'" if history.paths.shallow else "run 'git fetch'"
+            raise BisectRefusedError(
+                f"commit {commit} ({name} in {snapshot.ref}) is not in this repository; {hint} and try again"
+            )
+    if target.old_commit == target.new_commit:
+        raise BisectRefusedError(
+            f"{name} in {old.ref} and {new.ref} was built from the same commit {short(target.old_commit)}: "
+            f"no commits to bisect"
+        )
+    if history.is_ancestor(ancestor=target.old_commit, descendant=target.new_commit):
+        return
+    if history.is_ancestor(ancestor=target.new_commit, descendant=target.old_commit):
+        raise BisectRefusedError(
+            f"{new.ref} runs an older commit of {name} than {old.ref} ({short(target.new_commit)} is an ancestor of "
+            f"{short(target.old_commit)}): a rollback, so no commit in between was introduced"
+        )
+    raise BisectRefusedError(
+        f"{name} in {new.ref} ({short(target.new_commit)}) does not descend from {old.ref} "
+        f"({short(target.old_commit)}): the histories diverged, so there is no range to bisect"
+    )
+
+
+def candidate_commits(
+    history: GitHistory, *, old: CommitSha, new: CommitSha, first_parent: bool, pathspec: Sequence[str]
+) -> list[CommitSha]:
+    """The commits git bisect will consider, children first."""
+    if not pathspec:
+        return history.exclusive(include=[new], exclude=[old], first_parent=first_parent)
+    # Limiting by paths simplifies history the way only git does (TREESAME merges), so ask git.
+    args = ["rev-list", *(["--first-parent"] if first_parent else []), new, f"^{old}", "--", *pathspec]
+    return [CommitSha(line) for line in run_git(args, cwd=history.paths.cwd).stdout.split()]
+
+
+def annotate(
+    commits: Sequence[CommitSha], history: GitHistory, histories: Mapping[EnvName, list[Snapshot]], matcher: RepoMatcher
+) -> list[CommitFacts]:
+    """Deployment facts for a list of commits (children first), from every environment's history."""
+    episodes = episodes_by_commit(histories.values(), matcher.commit_of)
+    known = builds(histories.values(), matcher.commit_of)
+    return commit_facts(commits, history.parents, episodes, known)
+
+
+def plan_bisect(
+    *,
+    source: Source,
+    history: GitHistory,
+    matcher: RepoMatcher,
+    old_expr: SnapshotExpr,
+    new_expr: SnapshotExpr,
+    artifact: str | None,
+    first_parent: bool,
+    pathspec: Sequence[str],
+) -> BisectPlan:
+    """Resolve both snapshots and work out the bisect, changing nothing.
+
+    Raises:
+        BisectRefusedError: when there is nothing of this repository to bisect between the two.
+        SourceError: when a snapshot cannot be resolved.
+    """
+    old = source.resolve(old_expr)
+    new = source.resolve(new_expr)
+    changes = classify_changes(old, new, matcher)
+    target = choose_target(changes, artifact, old=old, new=new)
+    require_bisectable(target, history, old=old, new=new)
+    assert target.old_commit is not None and target.new_commit is not None
+    commits = candidate_commits(
+        history, old=target.old_commit, new=target.new_commit, first_parent=first_parent, pathspec=pathspec
+    )
+    histories = {env: source.history(env) for env in source.environments()}
+    facts = annotate(commits, history, histories, matcher)
+    subjects = history.subjects(commits)
+    return BisectPlan(
+        old=old,
+        new=new,
+        target=target,
+        other_changes=tuple(c for c in changes if c is not target),
+        candidates=tuple(Candidate(f.commit, subjects[f.commit], f) for f in facts),
+    )

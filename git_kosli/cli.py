@@ -1,0 +1,97 @@
+"""The `git kosli` command line: registers commands, and alone decides exit codes and error output.
+
+Commands load lazily, so `git kosli --version` (or a hook) imports almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from git_kosli import __version__
+from git_kosli.errors import ExitCode, KosliError, UsageError
+
+# name -> "module:attribute"; a command's module is imported only when it runs.
+COMMANDS = {
+    "bisect": "git_kosli.commands.bisect:bisect",
+    "demo": "git_kosli.commands.demo:demo",
+    "snapshot": "git_kosli.commands.snapshot:snapshot",
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attribute = self.lazy[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="git kosli", message="%(prog)s version %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
+    from git_kosli.context import AppContext
+
+    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ))
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return git's exit code: 0, 1 (a "no"), 128 (fatal), 129 (usage)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="git kosli", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.UsageError as error:
+        _print_usage_error(error.format_message(), error.ctx)
+        return ExitCode.USAGE
+    except UsageError as error:
+        click.echo(f"error: {error.message}", err=True)
+        return ExitCode.USAGE
+    except KosliError as error:
+        click.echo(f"fatal: {error.message}", err=True)
+        return error.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("", err=True)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (`git kosli log | head`); nothing more to say
+        return ExitCode.OK
+    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a message
+        return _report_bug()
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _print_usage_error(message: str, ctx: click.Context | None) -> None:
+    click.echo(f"error: {message}", err=True)
+    if ctx is not None:
+        click.echo(ctx.get_usage().replace("Usage:", "usage:", 1), err=True)
+
+
+def _report_bug() -> int:
+    with tempfile.NamedTemporaryFile("w", prefix="git-kosli-crash-", suffix=".txt", delete=False) as log:
+        traceback.print_exc(file=log)
+    error = sys.exc_info()[1]
+    click.echo(f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}", err=True)
+    return ExitCode.FATAL

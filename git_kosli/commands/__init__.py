@@ -1,0 +1,1 @@
+"""One module per `git kosli` subcommand; `git_kosli.cli.COMMANDS` lists them."""

@@ -1,0 +1,166 @@
+"""`git kosli snapshot import|record|list|show`: feed the embedded store and read it back."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import click
+
+from git_kosli.context import AppContext
+from git_kosli.errors import SourceError, UnknownRevisionError, UsageError
+from git_kosli.model import Artifact, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, is_fingerprint, short
+from git_kosli.params import SNAPSHOT
+from git_kosli.snapshot_expr import SnapshotExpr, is_env_name
+
+pass_app = click.make_pass_decorator(AppContext)
+_ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")
+
+
+def _env_name(ctx: click.Context, param: click.Parameter, value: str) -> EnvName:
+    if not is_env_name(value):
+        raise UsageError(f"invalid environment name '{value}': use letters, digits, '.', '-' and '_'")
+    return EnvName(value)
+
+
+@click.group()
+def snapshot() -> None:
+    """Environment snapshots in the embedded store."""
+
+
+@snapshot.command("import")
+@click.argument("env", callback=_env_name)
+@click.argument("file", type=click.File("r"))
+@pass_app
+def import_(app: AppContext, env: EnvName, file: Any) -> None:
+    """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list); FILE may be -."""
+    from git_kosli.kosli_json import snapshot_from_json
+
+    try:
+        document = json.load(file)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{file.name}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    items = document if isinstance(document, list) else [document]
+    snapshots = [snapshot_from_json(item, env) for item in items]
+    env_type = next((str(i.get("type")) for i in items if isinstance(i, dict) and i.get("type")), "")
+    added = app.store(create=True).put_snapshots(snapshots, env_type=env_type)
+    for snap in snapshots:
+        click.echo(f"{'imported' if snap.ref in added else 'unchanged'} {snap.ref} ({len(snap.artifacts)} running)")
+
+
+@snapshot.command("record")
+@click.argument("env", callback=_env_name)
+@click.option(
+    "--artifact",
+    "specs",
+    multiple=True,
+    required=True,
+    metavar="NAME=FINGERPRINT[@COMMIT]",
+    help="A running artifact; COMMIT is any commit-ish. Without @COMMIT it has no provenance. Repeatable.",
+)
+@click.option("--flow", help="The flow to report the artifacts to (default: the name before ':' or '@').")
+@pass_app
+def record(app: AppContext, env: EnvName, specs: tuple[str, ...], flow: str | None) -> None:
+    """Record the next snapshot of ENV from your own CI, without Kosli."""
+    artifacts = tuple(_parse_artifact(app, spec, flow) for spec in specs)
+    store = app.store(create=True)
+    store.add_environment(env)
+    latest = store.latest_index(env)
+    previous = store.snapshot_or_none(SnapshotRef(env, latest)) if latest else None
+    if previous is not None and _same_running(previous.artifacts, artifacts):
+        click.echo(f"unchanged: {previous.ref} already runs these artifacts")
+        return
+    snap = Snapshot(ref=SnapshotRef(env, latest + 1), timestamp=time.time(), artifacts=artifacts)
+    store.put_snapshots([snap])
+    click.echo(f"recorded {snap.ref} ({len(artifacts)} running)")
+
+
+def _parse_artifact(app: AppContext, spec: str, flow: str | None) -> Artifact:
+    match = _ARTIFACT_SPEC.match(spec)
+    if not match:
+        raise UsageError(f"invalid --artifact '{spec}': expected NAME=FINGERPRINT[@COMMIT]")
+    name, fingerprint, commitish = match["name"], match["fingerprint"].lower(), match["commit"]
+    if not is_fingerprint(fingerprint):
+        raise UsageError(f"invalid --artifact '{spec}': the fingerprint must be 64 hex digits (a SHA-256)")
+    provenance: tuple[Provenance, ...] = ()
+    if commitish is not None:
+        commit = app.history.resolve_or_none(commitish)
+        if commit is None:
+            raise UnknownRevisionError(f"--artifact '{spec}': '{commitish}' is not a commit in this repository")
+        provenance = (Provenance(flow=flow or re.split(r"[:@]", name)[0], git_commit=commit),)
+    return Artifact(name=name, fingerprint=Fingerprint(fingerprint), provenance=provenance)
+
+
+def _same_running(old: tuple[Artifact, ...], new: tuple[Artifact, ...]) -> bool:
+    return sorted((a.name, a.fingerprint) for a in old) == sorted((a.name, a.fingerprint) for a in new)
+
+
+@snapshot.command("list")
+@click.argument("env", callback=_env_name)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_app
+def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
+    """List the snapshots of ENV, newest first."""
+    from git_kosli.render import iso_utc, table
+
+    history = list(reversed(app.source.history(env)))
+    if as_json:
+        click.echo(json.dumps([_summary_json(s) for s in history], indent=2))
+        return
+    rows = [[f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history]
+    click.echo(table(rows, ["snapshot", "from", "artifacts", "compliant"]))
+
+
+def _summary_json(snap: Snapshot) -> dict[str, Any]:
+    from git_kosli.render import iso_utc
+
+    return {"index": snap.index, "timestamp": iso_utc(snap.timestamp), "artifacts": len(snap.artifacts),
+            "compliant": snap.compliant}
+
+
+def _compliance(value: bool | None) -> str:
+    return "N/A" if value is None else ("yes" if value else "no")
+
+
+@snapshot.command("show")
+@click.argument("expr", metavar="SNAPSHOT", type=SNAPSHOT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_app
+def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
+    """Show what ran in one snapshot (ENV, ENV#N, ENV~N, ENV@{...})."""
+    from git_kosli.render import iso_utc, table
+
+    snap = app.source.resolve(expr)
+    if as_json:
+        click.echo(json.dumps({"snapshot": str(snap.ref), "timestamp": iso_utc(snap.timestamp),
+                               "artifacts": [_artifact_json(a) for a in snap.artifacts]}, indent=2))
+        return
+    click.echo(f"{snap.ref} from {iso_utc(snap.timestamp)}")
+    rows = [
+        [
+            short(a.provenance[0].git_commit) if a.provenance and a.provenance[0].git_commit else "N/A",
+            a.name,
+            a.fingerprint[:12],
+            a.flow or "N/A (no provenance)",
+            _compliance(a.compliant),
+            str(a.instances),
+        ]
+        for a in snap.artifacts
+    ]
+    click.echo(table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"]))
+
+
+def _artifact_json(artifact: Artifact) -> dict[str, Any]:
+    from git_kosli.render import iso_utc
+
+    return {
+        "name": artifact.name,
+        "fingerprint": artifact.fingerprint,
+        "flows": [{"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance],
+        "instances": artifact.instances,
+        "compliant": artifact.compliant,
+        "rogue": artifact.rogue,
+        "running_since": iso_utc(artifact.started_at),
+    }

@@ -1,0 +1,102 @@
+"""Every failure git kosli reports, with the exit code git would use.
+
+    KosliError                      exit 128 (fatal), message printed as `fatal: ...`
+    ├── UsageError                  exit 129: the command line itself is wrong
+    │   └── SnapshotExprError       a snapshot expression that does not parse
+    ├── NotARepositoryError         not inside a git repository
+    ├── UnknownRevisionError        a commit-ish that does not name a commit here
+    ├── SourceError                 the snapshot source cannot answer
+    │   ├── UnknownEnvironmentError
+    │   ├── SnapshotNotFoundError   a number out of range, a time before the first snapshot
+    │   ├── StoreConflictError      importing a different snapshot under an existing number
+    │   ├── ApiError                Kosli answered with an error, or not at all
+    │   └── OfflineError            --offline and the cache lacks what is asked
+    ├── BisectRefusedError          bisect cannot start; nothing was changed
+    └── GitCommandError             a git subprocess failed unexpectedly
+
+Only the CLI layer turns these into output and exit codes (see `cli.main`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes as git uses them."""
+
+    OK = 0
+    NO = 1  # a "no" answer or a difference, like `git diff --exit-code`
+    FATAL = 128
+    USAGE = 129
+    INTERRUPTED = 130
+
+
+class KosliError(Exception):
+    """A failure to report in one line; the message names the input and what to do."""
+
+    exit_code: ExitCode = ExitCode.FATAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(KosliError):
+    """The command line is wrong."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SnapshotExprError(UsageError):
+    """A snapshot expression that does not parse; `column` is 1-based."""
+
+    def __init__(self, text: str, column: int, reason: str) -> None:
+        super().__init__(f"invalid snapshot expression '{text}' at column {column}: {reason}")
+        self.text = text
+        self.column = column
+        self.reason = reason
+
+
+class NotARepositoryError(KosliError):
+    """Not inside a git repository."""
+
+
+class UnknownRevisionError(KosliError):
+    """A commit-ish that does not resolve to a commit."""
+
+
+class SourceError(KosliError):
+    """The snapshot source (embedded store or Kosli) cannot answer."""
+
+
+class UnknownEnvironmentError(SourceError):
+    """No environment of that name."""
+
+
+class SnapshotNotFoundError(SourceError):
+    """The environment exists but has no snapshot matching the expression."""
+
+
+class StoreConflictError(SourceError):
+    """A snapshot number already holds different content."""
+
+
+class ApiError(SourceError):
+    """Kosli answered with an error, or could not be reached after retries."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class OfflineError(SourceError):
+    """Offline mode and the cache does not hold what is needed."""
+
+
+class BisectRefusedError(KosliError):
+    """Bisect cannot start; the repository was left as it was."""
+
+
+class GitCommandError(KosliError):
+    """A git subprocess failed where success was expected."""

@@ -1,0 +1,160 @@
+"""Read-only access to commit history through dulwich: the only module that reads git objects.
+
+Walks use generation numbers from the commit-graph file when the repository has
+one (as git does), and commit dates otherwise. "Not found" answers are None or
+False, never exceptions. Revisions typed by users go through `git rev-parse`, so
+every form git accepts works here too.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from git_kosli.gitcmd import RepoPaths, run_git
+from git_kosli.model import CommitSha, commit_sha_or_none
+
+if TYPE_CHECKING:
+    from dulwich.repo import Repo
+
+_NEW = 1
+_OLD = 2
+_DATE_SLOP = 5  # extra steps past the boundary when ordering by date, as git does
+_INFINITY = 1 << 62  # a commit the commit-graph does not hold sorts after all it holds, as in git
+
+
+class GitHistory:
+    """Commits, parents and ancestry of one repository, with one walk per question asked."""
+
+    def __init__(self, paths: RepoPaths) -> None:
+        from dulwich.repo import Repo
+
+        self.paths = paths
+        self._repo: Repo = Repo(str(paths.common_dir))
+        self._graph = self._repo.object_store.get_commit_graph()
+        self._shallow = {s.decode() for s in self._repo.get_shallow()}
+        self._cache: dict[str, tuple[list[str], tuple[int, int]]] = {}
+
+    def __enter__(self) -> GitHistory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the repository's open files (dulwich warns at exit otherwise)."""
+        self._repo.close()
+
+    @property
+    def uses_commit_graph(self) -> bool:
+        """True when walks read parents and generations from the commit-graph file."""
+        return self._graph is not None
+
+    def resolve_or_none(self, commitish: str) -> CommitSha | None:
+        """The commit a revision names (`HEAD~2`, a tag, a short sha), or None."""
+        result = run_git(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{commitish}^{{commit}}"],
+            cwd=self.paths.cwd,
+            check=False,
+        )
+        return commit_sha_or_none(result.stdout.strip()) if result.returncode == 0 else None
+
+    def has_commit(self, sha: str) -> bool:
+        """True when the commit's object is in this repository (not beyond a shallow boundary)."""
+        key = sha.encode()
+        if self._graph is not None and self._graph.get_entry_by_oid(key) is not None:
+            return True
+        try:
+            return bool(self._repo.object_store[key].type_name == b"commit")
+        except (KeyError, ValueError):
+            return False
+
+    def subjects(self, shas: Iterable[str]) -> dict[CommitSha, str]:
+        """The first line of each commit's message."""
+        out: dict[CommitSha, str] = {}
+        for sha in shas:
+            message = self._repo.object_store[sha.encode()].message  # type: ignore[attr-defined]
+            out[CommitSha(sha)] = message.decode("utf-8", "replace").split("\n", 1)[0].strip()
+        return out
+
+    def parents(self, sha: str) -> list[str]:
+        """The commit's parents (none beyond a shallow boundary)."""
+        return self._entry(sha)[0]
+
+    def _entry(self, sha: str) -> tuple[list[str], tuple[int, int]]:
+        """Parents and the sort key of a commit: (generation, commit time)."""
+        cached = self._cache.get(sha)
+        if cached is not None:
+            return cached
+        key = sha.encode()
+        graph_entry = self._graph.get_entry_by_oid(key) if self._graph is not None else None
+        if graph_entry is not None:
+            parents = [p.decode() for p in graph_entry.parents]
+            order = (graph_entry.generation, graph_entry.commit_time)
+        else:
+            commit = self._repo.object_store[key]
+            parents = [p.decode() for p in commit.parents]  # type: ignore[attr-defined]
+            order = (_INFINITY, commit.commit_time)  # type: ignore[attr-defined]
+        if sha in self._shallow:
+            parents = []
+        self._cache[sha] = (parents, order)
+        return parents, order
+
+    def exclusive(
+        self, *, include: Sequence[str], exclude: Sequence[str], first_parent: bool = False
+    ) -> list[CommitSha]:
+        """`git rev-list INCLUDE --not EXCLUDE`: children before parents.
+
+        One walk from both sides at once, stopping as soon as everything still
+        queued is reachable from EXCLUDE, so the cost follows the range, not the
+        whole history.
+        """
+        flags: dict[str, int] = {}
+        heap: list[tuple[int, int, str]] = []
+        popped: set[str] = set()
+        interesting = 0  # queued commits reachable from INCLUDE only
+
+        def push(sha: str, flag: int) -> None:
+            nonlocal interesting
+            old = flags.get(sha)
+            if old is None:
+                flags[sha] = flag
+                generation, when = self._entry(sha)[1]
+                heapq.heappush(heap, (-generation, -when, sha))
+                interesting += flag == _NEW
+            elif old | flag != old:
+                flags[sha] = old | flag
+                if old == _NEW and sha not in popped:
+                    interesting -= 1
+
+        for sha in exclude:
+            push(sha, _OLD)
+        for sha in include:
+            push(sha, _NEW)
+        order: list[str] = []
+        slop = 0 if self._graph is not None else _DATE_SLOP  # dates can be skewed; generations cannot
+        while heap and (interesting > 0 or slop > 0):
+            if interesting == 0:
+                slop -= 1
+            sha = heapq.heappop(heap)[2]
+            popped.add(sha)
+            flag = flags[sha]
+            if flag == _NEW:
+                interesting -= 1
+                order.append(sha)
+                parents = self.parents(sha)
+                for parent in parents[:1] if first_parent else parents:
+                    push(parent, _NEW)
+            else:
+                for parent in self.parents(sha):
+                    push(parent, _OLD)
+        return [CommitSha(sha) for sha in order if flags[sha] == _NEW]
+
+    def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
+        """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`."""
+        return not self.exclusive(include=[ancestor], exclude=[descendant])
+

@@ -1,0 +1,121 @@
+"""The domain's values: identifiers and the records every layer passes around.
+
+Standard library only, so any layer may import it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import NewType
+
+CommitSha = NewType("CommitSha", str)
+EnvName = NewType("EnvName", str)
+Fingerprint = NewType("Fingerprint", str)
+
+ZERO_SHA = CommitSha("0" * 40)
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]*$")
+
+
+def commit_sha_or_none(text: str | None) -> CommitSha | None:
+    """A full lowercase 40-hex commit name, or None for anything else (empty, short, junk)."""
+    if text and _FULL_SHA.match(text.lower()):
+        return CommitSha(text.lower())
+    return None
+
+
+def is_fingerprint(text: str) -> bool:
+    """True for a 64-hex SHA-256 fingerprint."""
+    return bool(_FINGERPRINT.match(text))
+
+
+def short(sha: str) -> str:
+    """The 7-character abbreviation git and Kosli print."""
+    return sha[:7]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One flow an artifact was reported to, with the commit that flow says built it."""
+
+    flow: str
+    git_commit: CommitSha | None
+    commit_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An artifact running in a snapshot.
+
+    `provenance` lists every flow the fingerprint was reported to; Kosli puts the
+    primary flow first. An empty tuple means no provenance: a rogue artifact.
+    """
+
+    name: str
+    fingerprint: Fingerprint
+    provenance: tuple[Provenance, ...] = ()
+    instances: int = 1
+    compliant: bool | None = None
+    started_at: float | None = None
+
+    @property
+    def flow(self) -> str | None:
+        """The primary flow's name, or None for an artifact without provenance."""
+        return self.provenance[0].flow if self.provenance else None
+
+    @property
+    def rogue(self) -> bool:
+        """True when no flow ever reported this fingerprint."""
+        return not any(p.git_commit or p.flow for p in self.provenance)
+
+    @property
+    def display_name(self) -> str:
+        """The name without registry and digest: `runner:6a29198` for `123.dkr.ecr…/runner:6a29198@sha256:…`."""
+        return self.name.split("@sha256:")[0].rsplit("/", 1)[-1] or self.name
+
+    @property
+    def key(self) -> str:
+        """What pairs this artifact with its predecessor in another snapshot: flow, else name."""
+        return self.flow or self.name
+
+
+@dataclass(frozen=True, order=True)
+class SnapshotRef:
+    """A numbered snapshot of an environment, printed as Kosli prints it: `env#N`."""
+
+    env: EnvName
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.env}#{self.index}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What ran in an environment from `timestamp` until the next snapshot."""
+
+    ref: SnapshotRef
+    timestamp: float
+    artifacts: tuple[Artifact, ...] = field(default=())
+    compliant: bool | None = None
+
+    @property
+    def env(self) -> EnvName:
+        """The environment this snapshot belongs to."""
+        return self.ref.env
+
+    @property
+    def index(self) -> int:
+        """The snapshot's number, from 1."""
+        return self.ref.index
+
+
+@dataclass(frozen=True)
+class SnapshotSummary:
+    """A snapshot's number and start time, without its artifacts: enough to resolve expressions."""
+
+    index: int
+    timestamp: float

@@ -1,0 +1,90 @@
+"""Deployment facts as git notes under `refs/notes/kosli`, written in one notes commit.
+
+Writing replaces each commit's note with freshly computed facts, so running it
+twice gives the same notes (and no new commit). The ref moves by compare-and-swap,
+so a concurrent writer makes us fail rather than lose its notes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from git_kosli.errors import GitCommandError
+from git_kosli.gitcmd import RepoPaths
+
+if TYPE_CHECKING:
+    from dulwich.object_store import BaseObjectStore
+
+NOTES_REF = b"refs/notes/kosli"
+_FANOUT_THRESHOLD = 256  # git itself starts fanning out the notes tree at about this size
+
+
+def write_notes(paths: RepoPaths, notes: Mapping[str, str], *, command: str) -> bool:
+    """Set the note of each commit (full sha -> text). Returns False when nothing changed."""
+    from dulwich.notes import NotesTree
+    from dulwich.objects import Blob, Commit
+    from dulwich.repo import Repo, get_user_identity
+
+    with Repo(str(paths.common_dir)) as repo:
+        store = repo.object_store
+        old_commit_id = repo.refs.as_dict().get(NOTES_REF)
+        entries: dict[bytes, bytes] = {}
+        old_tree_id = None
+        if old_commit_id is not None:
+            old_tree_id = store[old_commit_id].tree  # type: ignore[attr-defined]
+            for obj, blob in NotesTree(store[old_tree_id], store).list_notes():  # type: ignore[arg-type]
+                entries[obj] = blob
+        for sha, text in notes.items():
+            blob = Blob.from_string(text.encode() if text.endswith("\n") else (text + "\n").encode())
+            store.add_object(blob)
+            entries[sha.encode()] = blob.id
+        tree_id = _write_tree(store, entries, fanout=len(entries) > _FANOUT_THRESHOLD)
+        if tree_id == old_tree_id:
+            return False
+        commit = Commit()
+        commit.tree = tree_id
+        commit.parents = [old_commit_id] if old_commit_id is not None else []
+        commit.author = commit.committer = get_user_identity(repo.get_config_stack(), "COMMITTER")
+        commit.author_time = commit.commit_time = int(time.time())
+        commit.author_timezone = commit.commit_timezone = 0
+        commit.message = f"Notes added by 'git kosli {command}'\n".encode()
+        store.add_object(commit)
+        if not repo.refs.set_if_equals(NOTES_REF, old_commit_id, commit.id, message=f"git kosli {command}".encode()):
+            raise GitCommandError(f"{NOTES_REF.decode()} moved while writing notes; run the command again")
+        return True
+
+
+def _write_tree(store: BaseObjectStore, entries: Mapping[bytes, bytes], *, fanout: bool) -> bytes:
+    """A notes tree, flat or with git's 2/38 fanout."""
+    from dulwich.objects import Tree
+
+    if not fanout:
+        tree = Tree()
+        for name, blob in entries.items():
+            tree.add(name, 0o100644, blob)
+        store.add_object(tree)
+        return bytes(tree.id)
+    buckets: dict[bytes, dict[bytes, bytes]] = {}
+    for name, blob in entries.items():
+        buckets.setdefault(name[:2], {})[name[2:]] = blob
+    top = Tree()
+    for prefix, bucket in buckets.items():
+        top.add(prefix, 0o040000, _write_tree(store, bucket, fanout=False))
+    store.add_object(top)
+    return bytes(top.id)
+
+
+def read_note_or_none(paths: RepoPaths, sha: str) -> str | None:
+    """The kosli note of a commit, or None."""
+    from dulwich.notes import NotesTree
+    from dulwich.repo import Repo
+
+    with Repo(str(paths.common_dir)) as repo:
+        commit_id = repo.refs.as_dict().get(NOTES_REF)
+        if commit_id is None:
+            return None
+        tree = repo.object_store[repo.object_store[commit_id].tree]  # type: ignore[attr-defined]
+        blob = NotesTree(tree, repo.object_store).get_note(sha.encode())  # type: ignore[arg-type]
+        return blob.decode() if blob is not None else None

@@ -1,0 +1,108 @@
+"""Pair the artifacts of two snapshots, and tell which of them were built from this repository.
+
+Pure: the repository is reached only through the two callables the caller passes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from git_kosli.model import Artifact, CommitSha, Snapshot
+
+_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)(.+)$")
+_URL = re.compile(r"^[a-z+]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)$", re.IGNORECASE)
+_COMMIT_PATH = re.compile(r"/(?:-/)?commits?/[0-9a-fA-F]+/?$")
+
+
+class Change(str, Enum):
+    """What happened to an artifact between two snapshots."""
+
+    CHANGED = "changed"
+    STARTED = "started"
+    EXITED = "exited"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ArtifactChange:
+    """An artifact (or a pair of them, same flow or name) seen across two snapshots."""
+
+    change: Change
+    old: Artifact | None
+    new: Artifact | None
+
+    @property
+    def name(self) -> str:
+        """The newer artifact's name."""
+        return (self.new or self.old).name  # type: ignore[union-attr]
+
+    @property
+    def flow(self) -> str | None:
+        """The newer artifact's primary flow."""
+        return (self.new or self.old).flow  # type: ignore[union-attr]
+
+
+def diff_snapshots(*, old: Snapshot, new: Snapshot) -> list[ArtifactChange]:
+    """Pair artifacts by flow (by name when they have none); same fingerprint means unchanged."""
+    old_groups = _group(old.artifacts)
+    new_groups = _group(new.artifacts)
+    changes: list[ArtifactChange] = []
+    for key in [*old_groups, *(k for k in new_groups if k not in old_groups)]:
+        olds, news = list(old_groups.get(key, [])), list(new_groups.get(key, []))
+        for artifact in [a for a in olds if a.fingerprint in {n.fingerprint for n in news}]:
+            twin = next(n for n in news if n.fingerprint == artifact.fingerprint)
+            olds.remove(artifact)
+            news.remove(twin)
+            changes.append(ArtifactChange(Change.UNCHANGED, artifact, twin))
+        for before, after in zip(olds, news, strict=False):
+            changes.append(ArtifactChange(Change.CHANGED, before, after))
+        changes += [ArtifactChange(Change.EXITED, a, None) for a in olds[len(news):]]
+        changes += [ArtifactChange(Change.STARTED, None, a) for a in news[len(olds):]]
+    return changes
+
+
+def _group(artifacts: Iterable[Artifact]) -> dict[str, list[Artifact]]:
+    groups: dict[str, list[Artifact]] = {}
+    for artifact in artifacts:
+        groups.setdefault(artifact.key, []).append(artifact)
+    return groups
+
+
+def normalize_repo_url(url: str) -> str | None:
+    """`host/owner/repo` for any spelling of a repository's address (https, ssh, scp-like)."""
+    url = url.strip()
+    match = _URL.match(url) or _SCP_LIKE.match(url)
+    if not match:
+        return None
+    host, path = match.group(1).lower(), match.group(2).strip("/")
+    path = path.removesuffix(".git").strip("/")
+    return f"{host}/{path}" if path else None
+
+
+def repo_of_commit_url(commit_url: str) -> str | None:
+    """The repository a commit URL points into (GitHub `/commit/`, GitLab `/-/commit/`, Bitbucket `/commits/`)."""
+    if not _COMMIT_PATH.search(commit_url):
+        return None
+    return normalize_repo_url(_COMMIT_PATH.sub("", commit_url))
+
+
+@dataclass(frozen=True)
+class RepoMatcher:
+    """Decides which provenance entry of an artifact belongs to this repository."""
+
+    remotes: frozenset[str]
+    has_commit: Callable[[str], bool]
+
+    def commit_of(self, artifact: Artifact) -> CommitSha | None:
+        """The commit this repository built the artifact from: a flow whose commit URL is one of
+        this repository's remotes, else a flow whose commit exists here."""
+        for entry in artifact.provenance:
+            if entry.git_commit and entry.commit_url and repo_of_commit_url(entry.commit_url) in self.remotes:
+                return entry.git_commit
+        for entry in artifact.provenance:
+            if entry.git_commit and self.has_commit(entry.git_commit):
+                return entry.git_commit
+        return None

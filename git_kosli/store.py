@@ -1,0 +1,232 @@
+"""The embedded snapshot store: SQLite in the repository's git common dir (`kosli/`).
+
+It is the source when no Kosli org is configured, and the same schema caches what
+is fetched from Kosli (one database file per org). Numbered snapshots never change,
+so a snapshot is written once; writing the same one again changes nothing, and
+writing a different one under an existing number is refused. Every write is one
+transaction: a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from git_kosli.errors import StoreConflictError, UnknownEnvironmentError
+from git_kosli.model import (
+    Artifact,
+    CommitSha,
+    EnvName,
+    Fingerprint,
+    Provenance,
+    Snapshot,
+    SnapshotRef,
+    SnapshotSummary,
+)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS environments (name TEXT PRIMARY KEY, type TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS snapshots (
+    env TEXT NOT NULL REFERENCES environments(name),
+    idx INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    compliant INTEGER,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (env, idx)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    env TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    instances INTEGER NOT NULL,
+    compliant INTEGER,
+    started_at REAL,
+    provenance TEXT NOT NULL,
+    PRIMARY KEY (env, idx, position),
+    FOREIGN KEY (env, idx) REFERENCES snapshots(env, idx)
+);
+"""
+
+
+def store_path(common_dir: Path, name: str = "local") -> Path:
+    """The database file for the embedded store (`local`) or a Kosli org's cache."""
+    return common_dir / "kosli" / f"{name}.sqlite"
+
+
+class Store:
+    """Environments and their numbered snapshots."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open the store at `path`; with `create=False` a missing store reads as empty and is not made."""
+        self.path = path
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path)
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif path.exists():
+            self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        else:
+            self._db = sqlite3.connect(":memory:")
+            self._db.executescript(_SCHEMA)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def environments(self) -> list[EnvName]:
+        """Every environment's name, sorted."""
+        return [EnvName(r[0]) for r in self._db.execute("SELECT name FROM environments ORDER BY name")]
+
+    def require_environment(self, env: EnvName) -> None:
+        """Raise UnknownEnvironmentError, listing the known ones, when `env` does not exist."""
+        if self._db.execute("SELECT 1 FROM environments WHERE name = ?", (env,)).fetchone() is None:
+            known = ", ".join(self.environments()) or "none yet"
+            raise UnknownEnvironmentError(f"environment '{env}' does not exist (environments: {known})")
+
+    def summaries(self, env: EnvName) -> list[SnapshotSummary]:
+        """The environment's snapshot numbers and start times, oldest first."""
+        self.require_environment(env)
+        rows = self._db.execute("SELECT idx, timestamp FROM snapshots WHERE env = ? ORDER BY idx", (env,))
+        return [SnapshotSummary(index=i, timestamp=t) for i, t in rows]
+
+    def latest_index(self, env: EnvName) -> int:
+        """The newest snapshot's number, 0 when there is none."""
+        row = self._db.execute("SELECT MAX(idx) FROM snapshots WHERE env = ?", (env,)).fetchone()
+        return int(row[0] or 0)
+
+    def snapshot_or_none(self, ref: SnapshotRef) -> Snapshot | None:
+        """One snapshot with its running artifacts, or None when it is not stored."""
+        found = self._snapshots("WHERE env = ? AND idx = ?", (ref.env, ref.index))
+        return found[0] if found else None
+
+    def history(self, env: EnvName) -> list[Snapshot]:
+        """Every stored snapshot of an environment with its artifacts, oldest first."""
+        self.require_environment(env)
+        return self._snapshots("WHERE env = ?", (env,))
+
+    def _snapshots(self, where: str, args: tuple[object, ...]) -> list[Snapshot]:
+        artifacts: dict[tuple[str, int], list[Artifact]] = {}
+        for row in self._db.execute(
+            f"SELECT env, idx, name, fingerprint, instances, compliant, started_at, provenance "
+            f"FROM artifacts {where} ORDER BY env, idx, position",
+            args,
+        ):
+            artifacts.setdefault((row[0], row[1]), []).append(_artifact_from_row(row[2:]))
+        return [
+            Snapshot(
+                ref=SnapshotRef(EnvName(env), idx),
+                timestamp=timestamp,
+                artifacts=tuple(artifacts.get((env, idx), ())),
+                compliant=None if compliant is None else bool(compliant),
+            )
+            for env, idx, timestamp, compliant in self._db.execute(
+                f"SELECT env, idx, timestamp, compliant FROM snapshots {where} ORDER BY env, idx", args
+            )
+        ]
+
+    def add_environment(self, env: EnvName, env_type: str = "") -> None:
+        """Create an environment if it does not exist yet."""
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (env, env_type))
+
+    def put_snapshots(self, snapshots: Iterable[Snapshot], *, env_type: str = "") -> list[SnapshotRef]:
+        """Store snapshots all at once or not at all; returns the ones that were new.
+
+        Raises:
+            StoreConflictError: a different snapshot is already stored under one of the numbers.
+        """
+        added: list[SnapshotRef] = []
+        with self._db:
+            for snapshot in snapshots:
+                if self._put(snapshot, env_type):
+                    added.append(snapshot.ref)
+        return added
+
+    def _put(self, snapshot: Snapshot, env_type: str) -> bool:
+        digest = snapshot_digest(snapshot)
+        self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (snapshot.env, env_type))
+        row = self._db.execute(
+            "SELECT digest FROM snapshots WHERE env = ? AND idx = ?", (snapshot.env, snapshot.index)
+        ).fetchone()
+        if row is not None:
+            if row[0] != digest:
+                raise StoreConflictError(
+                    f"{snapshot.ref} is already stored with different artifacts; "
+                    f"a numbered snapshot never changes (refusing to overwrite it)"
+                )
+            return False
+        self._db.execute(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)",
+            (snapshot.env, snapshot.index, snapshot.timestamp, _tristate(snapshot.compliant), digest),
+        )
+        self._db.executemany(
+            "INSERT INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    snapshot.env,
+                    snapshot.index,
+                    position,
+                    a.name,
+                    a.fingerprint,
+                    a.instances,
+                    _tristate(a.compliant),
+                    a.started_at,
+                    json.dumps([[p.flow, p.git_commit, p.commit_url] for p in a.provenance]),
+                )
+                for position, a in enumerate(snapshot.artifacts)
+            ],
+        )
+        return True
+
+
+def snapshot_digest(snapshot: Snapshot) -> str:
+    """A hash of what makes a snapshot itself: when it started and what ran, in any order."""
+    body = json.dumps(
+        [
+            snapshot.timestamp,
+            sorted(
+                [a.name, a.fingerprint, a.instances, a.compliant, [[p.flow, p.git_commit] for p in a.provenance]]
+                for a in snapshot.artifacts
+            ),
+        ],
+        sort_keys=True,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _tristate(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _artifact_from_row(row: tuple[object, ...]) -> Artifact:
+    name, fingerprint, instances, compliant, started_at, provenance = row
+    return Artifact(
+        name=str(name),
+        fingerprint=Fingerprint(str(fingerprint)),
+        provenance=tuple(
+            Provenance(flow=f, git_commit=CommitSha(c) if c else None, commit_url=u)
+            for f, c, u in json.loads(str(provenance))
+        ),
+        instances=int(instances),  # type: ignore[call-overload]
+        compliant=None if compliant is None else bool(compliant),
+        started_at=None if started_at is None else float(started_at),  # type: ignore[arg-type]
+    )
+
