@@ -73,15 +73,17 @@ class BisectPlan:
 
 def classify_changes(old: Snapshot, new: Snapshot, matcher: RepoMatcher) -> list[RepoChange]:
     """Every artifact that started, exited or changed, with its commits in this repository."""
-    return [
-        RepoChange(
-            change=change,
-            old_commit=matcher.commit_of(change.old) if change.old else None,
-            new_commit=matcher.commit_of(change.new) if change.new else None,
-        )
-        for change in diff_snapshots(old=old, new=new)
-        if change.change is not Change.UNCHANGED
-    ]
+    changes = []
+    for change in diff_snapshots(old=old, new=new):
+        if change.change is Change.UNCHANGED:
+            continue
+        if change.old is not None and change.new is not None:
+            old_commit, new_commit = matcher.commits_of_pair(change.old, change.new)
+        else:
+            old_commit = matcher.commit_of(change.old) if change.old else None
+            new_commit = matcher.commit_of(change.new) if change.new else None
+        changes.append(RepoChange(change=change, old_commit=old_commit, new_commit=new_commit))
+    return changes
 
 
 def choose_target(changes: Sequence[RepoChange], artifact: str | None, *, old: Snapshot, new: Snapshot) -> RepoChange:

@@ -7,6 +7,7 @@ git kosli's extra facts about a session live beside git's, under
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,11 @@ def start(
     args = ["bisect", "start"]
     args += ["--first-parent"] if first_parent else []
     args += ["--no-checkout"] if no_checkout or paths.bare else []
-    args += [bad, good, "--", *pathspec]
-    result = run_git(args, cwd=paths.cwd, check=False)
+    args += [bad, good, "--", *(_from_top(paths, spec) for spec in pathspec)]
+    result = run_git(args, cwd=_top(paths), check=False)
     if result.returncode != 0:
         if bisect_start_file(paths).exists():
-            run_git(["bisect", "reset"], cwd=paths.cwd, check=False)
+            run_git(["bisect", "reset"], cwd=_top(paths), check=False)
         raise GitCommandError(f"git bisect start failed: {(result.stderr or result.stdout).strip()}")
     return result
 
@@ -60,7 +61,20 @@ def start(
 def reset(paths: RepoPaths) -> GitResult:
     """`git bisect reset`, and forget our own state."""
     state_file(paths).unlink(missing_ok=True)
-    return run_git(["bisect", "reset"], cwd=paths.cwd, check=False)
+    return run_git(["bisect", "reset"], cwd=_top(paths), check=False)
+
+
+def _top(paths: RepoPaths) -> Path:
+    """git bisect runs only from the top of the working tree (or anywhere in a bare repository)."""
+    return paths.toplevel or paths.cwd
+
+
+def _from_top(paths: RepoPaths, spec: str) -> str:
+    """A pathspec typed in a subdirectory, made relative to the top, as git does for its own commands."""
+    if paths.toplevel is None or spec.startswith(":"):
+        return spec
+    prefix = os.path.relpath(paths.cwd, paths.toplevel)
+    return spec if prefix == "." else os.path.normpath(os.path.join(prefix, spec))
 
 
 def state_file(paths: RepoPaths) -> Path:

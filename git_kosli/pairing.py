@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from git_kosli.model import Artifact, CommitSha, Snapshot
+from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
 
 _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)(.+)$")
 _URL = re.compile(r"^[a-z+]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)$", re.IGNORECASE)
@@ -96,13 +96,33 @@ class RepoMatcher:
     remotes: frozenset[str]
     has_commit: Callable[[str], bool]
 
-    def commit_of(self, artifact: Artifact) -> CommitSha | None:
-        """The commit this repository built the artifact from: a flow whose commit URL is one of
-        this repository's remotes, else a flow whose commit exists here."""
+    def provenance_of(self, artifact: Artifact) -> Provenance | None:
+        """The flow entry of this repository: its commit URL is one of this repository's remotes,
+        else its commit exists here."""
         for entry in artifact.provenance:
             if entry.git_commit and entry.commit_url and repo_of_commit_url(entry.commit_url) in self.remotes:
-                return entry.git_commit
+                return entry
         for entry in artifact.provenance:
             if entry.git_commit and self.has_commit(entry.git_commit):
-                return entry.git_commit
+                return entry
         return None
+
+    def commit_of(self, artifact: Artifact) -> CommitSha | None:
+        """The commit this repository built the artifact from, or None."""
+        entry = self.provenance_of(artifact)
+        return entry.git_commit if entry is not None else None
+
+    def commits_of_pair(self, old: Artifact, new: Artifact) -> tuple[CommitSha | None, CommitSha | None]:
+        """Both commits of a changed artifact. A flow builds from one repository, so when one side is
+        recognised as ours, the other side's commit in the same flow is ours too, even when it is
+        missing here (not fetched yet, or beyond a shallow boundary)."""
+        old_entry, new_entry = self.provenance_of(old), self.provenance_of(new)
+        if old_entry is None and new_entry is not None:
+            old_entry = _entry_in_flow(old, new_entry.flow)
+        if new_entry is None and old_entry is not None:
+            new_entry = _entry_in_flow(new, old_entry.flow)
+        return (old_entry.git_commit if old_entry else None, new_entry.git_commit if new_entry else None)
+
+
+def _entry_in_flow(artifact: Artifact, flow: str) -> Provenance | None:
+    return next((p for p in artifact.provenance if p.flow == flow and p.git_commit), None)
