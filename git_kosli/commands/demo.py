@@ -44,6 +44,7 @@ def demo(directory: Path, no_run: bool) -> None:
         raise KosliError(f"the demo found {culprit[:7]}, not the planted culprit {built.culprit[:7]}")
     click.echo(
         f"\nExplore it yourself:\n"
+        f"  export PATH=\"{sysconfig.get_path('scripts')}:$PATH\"   # where git-kosli is installed\n"
         f"  cd {directory}\n"
         f"  git bisect log                    # the bisect, as git recorded it\n"
         f"  git log                           # notes (refs/notes/kosli) say where each commit ran\n"
