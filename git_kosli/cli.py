@@ -22,7 +22,11 @@ from git_kosli.errors import ExitCode, KosliError, UsageError
 COMMANDS = {
     "bisect": "git_kosli.commands.bisect:bisect",
     "demo": "git_kosli.commands.demo:demo",
+    "diff": "git_kosli.commands.diff:diff",
+    "log": "git_kosli.commands.log:log",
+    "notes": "git_kosli.commands.notes:notes",
     "snapshot": "git_kosli.commands.snapshot:snapshot",
+    "where": "git_kosli.commands.where:where",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _NEW = 1
 _OLD = 2
 _DATE_SLOP = 5  # extra steps past the boundary when ordering by date, as git does
+_DATE_SKEW_SECONDS = 86400  # without generation numbers, tolerate a day of clock skew
 _INFINITY = 1 << 62  # a commit the commit-graph does not hold sorts after all it holds, as in git
 
 
@@ -153,6 +154,41 @@ class GitHistory:
                 for parent in self.parents(sha):
                     push(parent, _OLD)
         return [CommitSha(sha) for sha in order if flags[sha] == _NEW]
+
+    def containing(self, target: str, tips: Iterable[str]) -> set[CommitSha]:
+        """Which of `tips` contain `target` (are it, or descend from it): one walk for all of them.
+
+        Each tip carries a bit; a commit's mask is the OR of the masks of the tips that
+        reach it. Walking in generation order means a commit's mask is complete when it is
+        popped, and nothing older than `target` needs visiting.
+        """
+        tip_list = [t for t in dict.fromkeys(tips) if self.has_commit(t)]
+        if not tip_list or not self.has_commit(target):
+            return set()
+        floor = self._entry(target)[1]
+        if self._graph is None:  # dates may be skewed: look a day further back, as git's cut-off does
+            floor = (floor[0], floor[1] - _DATE_SKEW_SECONDS)
+        masks: dict[str, int] = {}
+        heap: list[tuple[int, int, str]] = []
+        for bit, tip in enumerate(tip_list):
+            if tip not in masks:
+                generation, when = self._entry(tip)[1]
+                heapq.heappush(heap, (-generation, -when, tip))
+            masks[tip] = masks.get(tip, 0) | (1 << bit)
+        while heap:
+            sha = heapq.heappop(heap)[2]
+            mask = masks[sha]
+            if sha == target:
+                return {CommitSha(t) for bit, t in enumerate(tip_list) if mask >> bit & 1}
+            for parent in self.parents(sha):
+                order = self._entry(parent)[1]
+                if parent != target and order <= floor:
+                    continue  # older than the target: cannot lead to it
+                if parent not in masks:
+                    heapq.heappush(heap, (-order[0], -order[1], parent))
+                    masks[parent] = 0
+                masks[parent] |= mask
+        return set()
 
     def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
         """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
@@ -95,10 +95,15 @@ class RepoMatcher:
 
     remotes: frozenset[str]
     has_commit: Callable[[str], bool]
+    _known: dict[Artifact, Provenance | None] = field(default_factory=dict, compare=False, repr=False)
 
     def provenance_of(self, artifact: Artifact) -> Provenance | None:
-        """The flow entry of this repository: its commit URL is one of this repository's remotes,
-        else its commit exists here."""
+        """The flow entry of this repository: its commit URL is one of this repository's remotes, else its commit exists here."""
+        if artifact not in self._known:
+            self._known[artifact] = self._find(artifact)
+        return self._known[artifact]
+
+    def _find(self, artifact: Artifact) -> Provenance | None:
         for entry in artifact.provenance:
             if entry.git_commit and entry.commit_url and repo_of_commit_url(entry.commit_url) in self.remotes:
                 return entry

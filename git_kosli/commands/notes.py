@@ -1,0 +1,48 @@
+"""`git kosli notes`: write where each commit ran as git notes under refs/notes/kosli, in one notes commit."""
+
+from __future__ import annotations
+
+import click
+
+from git_kosli.context import AppContext
+from git_kosli.errors import UnknownRevisionError
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.command()
+@click.argument("revisions", metavar="[REVISION-RANGE]", required=False)
+@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment's history (repeatable).")
+@pass_app
+def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None:
+    """Annotate commits with the environments they ran in (default: every commit any environment ran).
+
+    Each commit gets one line per run of snapshots its own artifact ran in (`aws-beta#38..#40 NAME`),
+    or, never built itself, `no artifact; first build SHA (NAME)`. Running it again changes nothing
+    unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
+    """
+    from git_kosli.annotations import builds, commit_facts, episodes_by_commit
+    from git_kosli.gitcmd import run_git
+    from git_kosli.history_sources import load_histories, require_this_repository
+    from git_kosli.notes import write_notes
+
+    histories = load_histories(app.source, envs)
+    require_this_repository(histories, app.matcher)
+    commit_of = app.matcher.commit_of
+    known = {sha: build for sha, build in builds(histories.values(), commit_of).items() if app.history.has_commit(sha)}
+    contained = app.history.exclusive(include=list(known), exclude=[])  # every commit some build contains
+    facts = commit_facts(contained, app.history.parents, episodes_by_commit(histories.values(), commit_of), known)
+    wanted = None
+    if revisions is not None:
+        listed = run_git(["rev-list", revisions, "--"], cwd=app.paths.cwd, check=False)
+        if listed.returncode != 0:
+            raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
+        wanted = set(listed.stdout.split())
+    texts = {
+        f.commit: "\n".join(f.lines(full=True))
+        for f in facts
+        if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
+    }
+    changed = write_notes(app.paths, texts, command="notes")
+    state = "wrote" if changed else "up to date:"
+    click.echo(f"{state} notes for {len(texts)} commit{'s' if len(texts) != 1 else ''} in refs/notes/kosli")

@@ -1,0 +1,81 @@
+"""Artifact changes between two snapshots as commit ranges: same, ahead, behind, diverged, added, removed.
+
+Pure: commit counts come from a callable (`git rev-list --count NEW ^OLD`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from git_kosli.model import Artifact, CommitSha
+from git_kosli.pairing import ArtifactChange, Change, RepoMatcher
+
+
+class Relation(StrEnum):
+    """How the right side of a pair relates to the left."""
+
+    SAME = "same"
+    AHEAD = "ahead"  # the right has commits the left lacks
+    BEHIND = "behind"  # the left has commits the right lacks: a rollback within one environment
+    DIVERGED = "diverged"
+    ADDED = "added"
+    REMOVED = "removed"
+    OTHER_REPO = "other-repo"  # built from commits not in this repository
+
+
+@dataclass(frozen=True)
+class Related:
+    """A paired artifact with its two commits in this repository and how far apart they are."""
+
+    change: ArtifactChange
+    relation: Relation
+    left_commit: CommitSha | None
+    right_commit: CommitSha | None
+    ahead: int = 0
+    behind: int = 0
+
+    @property
+    def artifact(self) -> Artifact:
+        """The right side's artifact, or the left's when it was removed."""
+        artifact = self.change.new or self.change.old
+        assert artifact is not None
+        return artifact
+
+    @property
+    def rogue(self) -> bool:
+        """True when a side present has no provenance."""
+        return any(a is not None and a.rogue for a in (self.change.old, self.change.new))
+
+    @property
+    def non_compliant(self) -> bool:
+        """True when Kosli reports the artifact as not compliant (unknown compliance is not flagged)."""
+        return self.artifact.compliant is False
+
+
+def relate(
+    change: ArtifactChange,
+    matcher: RepoMatcher,
+    count: Callable[[CommitSha, CommitSha], int],
+) -> Related:
+    """Classify one pair. `count(a, b)` is the number of commits in b that a lacks."""
+    if change.change is Change.STARTED:
+        return Related(change, Relation.ADDED, None, _ours(matcher, change.new))
+    if change.change is Change.EXITED:
+        return Related(change, Relation.REMOVED, _ours(matcher, change.old), None)
+    assert change.old is not None and change.new is not None
+    left, right = matcher.commits_of_pair(change.old, change.new)
+    if change.change is Change.UNCHANGED:
+        return Related(change, Relation.SAME, left, right)
+    if left is None or right is None or not (matcher.has_commit(left) and matcher.has_commit(right)):
+        return Related(change, Relation.OTHER_REPO, left, right)
+    if left == right:
+        return Related(change, Relation.SAME, left, right)
+    ahead, behind = count(left, right), count(right, left)
+    relation = Relation.DIVERGED if ahead and behind else Relation.AHEAD if ahead else Relation.BEHIND
+    return Related(change, relation, left, right, ahead, behind)
+
+
+def _ours(matcher: RepoMatcher, artifact: Artifact | None) -> CommitSha | None:
+    return matcher.commit_of(artifact) if artifact is not None else None
