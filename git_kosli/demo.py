@@ -66,33 +66,32 @@ class DemoCommit:
     message: str
     files: dict[str, str] = field(default_factory=dict)
     merge: str | None = None
-    build: bool = False
 
 
 def _history() -> list[DemoCommit]:
     c = DemoCommit
     return [
-        c("c1", "main", "Initial runner service", {"runner.py": GOOD_RUNNER, "test.sh": TEST_SCRIPT}, build=True),
+        c("c1", "main", "Initial runner service", {"runner.py": GOOD_RUNNER, "test.sh": TEST_SCRIPT}),
         c("c2", "main", "Add a README", {"README.md": "# runner\n\nRuns code in a sandbox.\n"}),
         c("c3", "main", "Add sandbox limits", {"limits.toml": "memory = '512M'\ncpus = 1\n"}),
-        c("c4", "main", "Log run durations", {"log.py": "FORMAT = '{step} took {ms}ms'\n"}, build=True),
+        c("c4", "main", "Log run durations", {"log.py": "FORMAT = '{step} took {ms}ms'\n"}),
         c("c5", "main", "Tidy imports", {"log.py": "FORMAT = '{step} took {ms} ms'\n"}),
-        c("c6", "main", "Add a health endpoint", {"health.py": "def ready():\n    return True\n"}, build=True),
+        c("c6", "main", "Add a health endpoint", {"health.py": "def ready():\n    return True\n"}),
         c("c7", "languages", "Support Python 3.12 images", {"images.toml": "python = '3.12'\n"}),
         c("c8", "languages", "Support Ruby images", {"images.toml": "python = '3.12'\nruby = '3.3'\n"}),
         c("c9", "main", "Bump the base image", {"Dockerfile": "FROM alpine:3.20\n"}),
-        c("c10", "main", "Merge branch 'languages'", merge="c8", build=True),
+        c("c10", "main", "Merge branch 'languages'", merge="c8"),
         c("c11", "main", "Document the API", {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run\n"}),
-        c("c12", "main", "Cache compiled images", {"cache.py": "CACHE_SIZE = 64\n"}, build=True),
+        c("c12", "main", "Cache compiled images", {"cache.py": "CACHE_SIZE = 64\n"}),
         c("c13", "faster-start", "Start containers in parallel", {"start.py": "PARALLEL = 4\n"}),
         c("c14", "faster-start", CULPRIT_MESSAGE, {"runner.py": BAD_RUNNER}),
         c("c15", "faster-start", "Reuse warm containers", {"start.py": "PARALLEL = 4\nWARM = True\n"}),
         c("c16", "main", "Fix a typo in the README", {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run.\n"}),
         c("c17", "main", "Merge branch 'faster-start'", merge="c15"),
         c("c18", "main", "Add a metrics endpoint", {"metrics.py": "def scrape():\n    return {}\n"}),
-        c("c19", "main", "Raise the default memory limit", {"limits.toml": "memory = '1G'\ncpus = 1\n"}, build=True),
+        c("c19", "main", "Raise the default memory limit", {"limits.toml": "memory = '1G'\ncpus = 1\n"}),
         c("c20", "main", "Retry failed image pulls", {"pull.py": "RETRIES = 3\n"}),
-        c("c21", "main", "Report pull retries", {"pull.py": "RETRIES = 3\nREPORT = True\n"}, build=True),
+        c("c21", "main", "Report pull retries", {"pull.py": "RETRIES = 3\nREPORT = True\n"}),
     ]
 
 
