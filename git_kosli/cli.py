@@ -22,10 +22,13 @@ from git_kosli.errors import ExitCode, KosliError, UsageError
 COMMANDS = {
     "bisect": "git_kosli.commands.bisect:bisect",
     "demo": "git_kosli.commands.demo:demo",
+    "hook": "git_kosli.commands.hook:hook",
     "diff": "git_kosli.commands.diff:diff",
     "log": "git_kosli.commands.log:log",
     "notes": "git_kosli.commands.notes:notes",
+    "pre-push": "git_kosli.commands.pre_push:pre_push",
     "snapshot": "git_kosli.commands.snapshot:snapshot",
+    "status": "git_kosli.commands.status:status",
     "where": "git_kosli.commands.where:where",
 }
 

@@ -69,12 +69,12 @@ class Store:
         self.path = path
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path)
+            self._db = sqlite3.connect(path, check_same_thread=False)  # a hook may read it from a worker thread
             with self._db:
                 self._db.executescript(_SCHEMA)
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif path.exists():
-            self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
             self._db = sqlite3.connect(":memory:")
             self._db.executescript(_SCHEMA)

@@ -1,0 +1,79 @@
+"""`git kosli pre-push REMOTE URL`: the hook's logic. Fail-open: it never stops a push by accident."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import click
+
+from git_kosli.context import AppContext
+
+pass_app = click.make_pass_decorator(AppContext)
+DEFAULT_TIMEOUT = 2.0
+
+
+@click.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@pass_app
+def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
+    """Show, before a push, what each environment runs relative to each pushed ref (on stderr).
+
+    Reads git's ref lines from stdin (or pre-commit's PRE_COMMIT_* variables). It blocks the push
+    only when kosli.prePush.block is `missing-deployed` and a pushed ref would not contain a commit
+    running in one of kosli.prePush.environments. Past kosli.prePush.timeout (default 2 s), or on
+    any error, it says `status unknown (offline)` and lets the push go.
+    """
+    from git_kosli.status import parse_push_lines, pre_commit_refs
+
+    refs = parse_push_lines(sys.stdin.read() if not sys.stdin.isatty() else "") or pre_commit_refs(app.environ)
+    refs = [r for r in refs if not r.deleted]
+    if not refs:
+        return 0
+    outcome: dict[str, Any] = {}
+    worker = threading.Thread(target=_check, args=(app, refs, outcome), daemon=True)
+    worker.start()
+    worker.join(_timeout(app))
+    if "lines" not in outcome:
+        click.echo("kosli: status unknown (offline)", err=True)
+        return 0
+    for line in outcome["lines"]:
+        click.echo(line, err=True)
+    return 1 if outcome["blocked"] else 0
+
+
+def _timeout(app: AppContext) -> float:
+    try:
+        return float(app.config.get_or_none("kosli.prePush.timeout") or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def _check(app: AppContext, refs: list[Any], outcome: dict[str, Any]) -> None:
+    """Compute every line first, then publish: a time-out never prints half an answer."""
+    from git_kosli.commands.status import compute, flags
+    from git_kosli.model import short
+    from git_kosli.status import missing_deployed
+
+    try:
+        block = (app.config.get_or_none("kosli.prePush.block") or "never") == "missing-deployed"
+        blocking_envs = [e.strip() for v in app.config.get_all("kosli.prePush.environments") for e in v.split(",")]
+        lines, blocked = [], False
+        for ref in refs:
+            statuses = compute(app, ref.local_sha, [])
+            name = ref.remote_ref.removeprefix("refs/heads/") or ref.local_ref
+            for s in statuses:
+                for r in s.running or []:
+                    extra = " ".join(flags(s, r))
+                    lines.append(f"kosli: {s.env}#{s.latest.index} runs {short(r.commit)}: {name} is "
+                                 f"{r.behind} ahead, {r.ahead} behind" + (f" [{extra}]" if extra else ""))
+            if block:
+                for s, r in missing_deployed(statuses, blocking_envs):
+                    blocked = True
+                    lines.append(f"kosli: refusing to push {name}: it does not contain {short(r.commit)}, which runs "
+                                 f"in {s.env} (kosli.prePush.block=missing-deployed)")
+        outcome.update(lines=lines, blocked=blocked)
+    except Exception:  # noqa: BLE001 - a hook must fail open: any error means "unknown", never a blocked push
+        outcome.update(lines=["kosli: status unknown (offline)"], blocked=False)
