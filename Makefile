@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= kosli-demo
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 $(BIN)/git-kosli: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,5 +18,10 @@ demo: $(BIN)/git-kosli
 test: $(BIN)/git-kosli
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
+# Benchmarks against plain git (not part of `make test`): make bench SIZES=10000,100000,1000000
+SIZES ?= 10000,100000
+bench: $(BIN)/git-kosli
+	SIZES=$(SIZES) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info
+	rm -rf $(VENV) $(DEMO_DIR) .bench build *.egg-info

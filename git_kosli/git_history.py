@@ -75,12 +75,15 @@ class GitHistory:
             return False
 
     def subjects(self, shas: Iterable[str]) -> dict[CommitSha, str]:
-        """The first line of each commit's message."""
-        out: dict[CommitSha, str] = {}
-        for sha in shas:
-            message = self._repo.object_store[sha.encode()].message  # type: ignore[attr-defined]
-            out[CommitSha(sha)] = message.decode("utf-8", "replace").split("\n", 1)[0].strip()
-        return out
+        """The first line of each commit's message, from one `git log` (thousands of commits in milliseconds)."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        out = run_git(
+            ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%s"], cwd=self.paths.cwd, stdin="\n".join(wanted)
+        ).stdout
+        found = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+        return {CommitSha(sha): found.get(sha, "") for sha in wanted}
 
     def parents(self, sha: str) -> list[str]:
         """The commit's parents (none beyond a shallow boundary)."""

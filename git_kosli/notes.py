@@ -36,10 +36,14 @@ def write_notes(paths: RepoPaths, notes: Mapping[str, str], *, command: str) -> 
             old_tree_id = store[old_commit_id].tree  # type: ignore[attr-defined]
             for obj, blob in NotesTree(store[old_tree_id], store).list_notes():  # type: ignore[arg-type]
                 entries[obj] = blob
+        blobs = []
         for sha, text in notes.items():
             blob = Blob.from_string(text.encode() if text.endswith("\n") else (text + "\n").encode())
-            store.add_object(blob)
+            if entries.get(sha.encode()) != blob.id:
+                blobs.append((blob, None))
             entries[sha.encode()] = blob.id
+        if blobs:
+            store.add_objects(blobs)  # one pack, not thousands of loose objects
         tree_id = _write_tree(store, entries, fanout=len(entries) > _FANOUT_THRESHOLD)
         if tree_id == old_tree_id:
             return False

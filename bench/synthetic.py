@@ -1,0 +1,99 @@
+"""Synthetic repositories for the benchmarks: N commits with merges (one git fast-import), artifacts
+every few commits, and three environments of a few hundred snapshots in the embedded store."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from pathlib import Path
+
+from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
+from git_kosli.store import Store, store_path
+
+ENVIRONMENTS = ("staging", "aws-beta", "aws-prod")
+SNAPSHOTS = 300
+BUILD_EVERY = 7
+MERGE_EVERY = 50
+URL = "https://github.com/bench/service"
+
+
+def build(path: Path, commits: int) -> list[str]:
+    """Create the repository (if not already built) and return its built commits, oldest first."""
+    marker = path / ".git" / "bench-built"
+    if not marker.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(path)], check=True)
+        subprocess.run(["git", "-C", str(path), "config", "remote.origin.url", f"{URL}.git"], check=True)
+        _import(path, commits)
+        subprocess.run(["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True,
+                       capture_output=True)
+        _seed(path)
+        marker.write_text("ok\n")
+    return (path / ".git" / "bench-builds").read_text().split()
+
+
+def _import(path: Path, commits: int) -> None:
+    """Mainline commits with a two-commit side branch merged every MERGE_EVERY commits."""
+    lines: list[str] = []
+    when = 1_700_000_000
+    mark = 0
+    main_tip = 0
+    for i in range(commits):
+        mark += 1
+        when += 60
+        message = f"commit {i}"
+        if i and i % MERGE_EVERY == 0 and mark > 3:
+            side = mark - 1  # the previous commit was written on the side branch
+            lines += [f"commit refs/heads/main", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
+                      f"data {len(message)}", message, f"from :{main_tip}", f"merge :{side}",
+                      f"M 100644 inline f{i % 10}", "data 2", f"{i % 9}", ""]
+            main_tip = mark
+            continue
+        on_side = i % MERGE_EVERY == MERGE_EVERY - 1
+        branch = "side" if on_side else "main"
+        lines += [f"commit refs/heads/{branch}", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
+                  f"data {len(message)}", message]
+        if main_tip:
+            lines.append(f"from :{main_tip}")
+        lines += [f"M 100644 inline f{i % 10}", "data 2", f"{i % 9}", ""]
+        if not on_side:
+            main_tip = mark
+    marks = path / ".git" / "bench-marks"
+    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet", f"--export-marks={marks}"],
+                   input="\n".join(lines) + "\n", text=True, check=True)
+    shas = [line.split()[1] for line in marks.read_text().splitlines()]
+    main = subprocess.run(["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    builds = main[::BUILD_EVERY]
+    (path / ".git" / "bench-builds").write_text("\n".join(builds) + "\n")
+    marks.unlink()
+    assert len(shas) == commits
+
+
+def _artifact(sha: str) -> Artifact:
+    return Artifact(
+        name=f"registry/service:{sha[:7]}",
+        fingerprint=Fingerprint(f"{int(sha[:12], 16):064x}"),
+        provenance=(Provenance("service-ci", CommitSha(sha), f"{URL}/commit/{sha}"),),
+    )
+
+
+def _seed(path: Path) -> None:
+    """Each environment deploys forward through the builds, with an occasional rollback."""
+    builds = (path / ".git" / "bench-builds").read_text().split()
+    rng = random.Random(7)
+    other = Artifact("registry/db:1", Fingerprint("d" * 64), (Provenance("db-ci", CommitSha("e" * 40)),))
+    snapshots = []
+    for lag, env in enumerate(ENVIRONMENTS):
+        position = 0
+        end = len(builds) - 1 - lag * 3
+        step = max(1, end // SNAPSHOTS)
+        for index in range(1, SNAPSHOTS + 1):
+            if rng.random() < 0.05 and position > step:
+                position -= step  # a rollback
+            else:
+                position = min(end, position + step)
+            arts = (_artifact(builds[position]), other)
+            snapshots.append(Snapshot(SnapshotRef(EnvName(env), index), 1_700_000_000.0 + index * 600, arts))
+    with Store(store_path(path / ".git")) as store:
+        store.put_snapshots(snapshots)
