@@ -126,14 +126,14 @@ def main() -> None:
             good = span[-1]
             git(repo, "checkout", "--quiet", "--detach", bad)
             _range_snapshots(repo, good, bad)
-            reset = lambda: subprocess.run(["git", "bisect", "reset"], cwd=repo, env=ENV, capture_output=True)  # noqa: E731
+            reset = lambda repo=repo: subprocess.run(["git", "bisect", "reset"], cwd=repo, env=ENV, capture_output=True)  # noqa: E731
             ours = measure(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, setup=reset)
             plain = measure(["git", "bisect", "start", "--no-checkout", bad, good], repo, setup=reset)
             reset()
             row(f"git kosli bisect ({len(git(repo, 'rev-list', bad, f'^{good}').split())} commits)", size, ours,
                 plain, "within 1.5x + 0.2 s")
         if size == 10_000:
-            drop = lambda: subprocess.run(["git", "update-ref", "-d", "refs/notes/kosli"], cwd=repo, env=ENV)  # noqa: E731
+            drop = lambda repo=repo: subprocess.run(["git", "update-ref", "-d", "refs/notes/kosli"], cwd=repo, env=ENV)  # noqa: E731
             row("git kosli notes", size, measure(["git", "kosli", "notes"], repo, setup=drop, runs=3), None,
                 "< 5 s, one notes commit")
     if 100_000 in where_times and 1_000_000 in where_times:

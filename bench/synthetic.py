@@ -44,7 +44,7 @@ def _import(path: Path, commits: int) -> None:
         message = f"commit {i}"
         if i and i % MERGE_EVERY == 0 and mark > 3:
             side = mark - 1  # the previous commit was written on the side branch
-            lines += [f"commit refs/heads/main", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
+            lines += ["commit refs/heads/main", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
                       f"data {len(message)}", message, f"from :{main_tip}", f"merge :{side}",
                       f"M 100644 inline f{i % 10}", "data 2", f"{i % 9}", ""]
             main_tip = mark

@@ -59,3 +59,32 @@ def test_lookups_that_find_nothing(repo: GitRepo) -> None:
         assert history.resolve_or_none("HEAD") == repo.head()
         assert history.has_commit("1" * 40) is False
         assert history.has_commit(repo.head()) is True
+
+
+def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
+    from git_kosli.commit_graph import CommitGraphFile
+
+    shas = build_merges(repo)
+    repo.branch("octopus-a", shas[0])
+    a = repo.commit("oa")
+    repo.branch("octopus-b", shas[0])
+    b = repo.commit("ob")
+    repo.checkout("main")
+    git(repo.path, "merge", "--quiet", "--no-ff", "-m", "octopus", "octopus-a", "octopus-b")
+    git(repo.path, "commit-graph", "write", "--reachable")
+    graph = CommitGraphFile(repo.path / ".git" / "objects" / "info" / "commit-graph")
+    try:
+        for line in git(repo.path, "rev-list", "--all", "--parents", "--format=%ct").splitlines():
+            if line.startswith("commit "):
+                sha, *parents = line.split()[1:]
+                continue
+            entry = graph.entry(sha)
+            assert entry is not None
+            assert (entry[0], entry[2]) == (parents, int(line))
+            for parent in parents:
+                assert entry[1] > graph.entry(parent)[1]  # type: ignore[index]
+        assert len(graph.entry(repo.head())[0]) == 3  # type: ignore[index]  # the octopus reads its extra edges
+        assert graph.entry("1" * 40) is None
+        assert {a, b} <= set(graph.entry(repo.head())[0])  # type: ignore[index]
+    finally:
+        graph.close()
