@@ -41,7 +41,11 @@ def compute(app: AppContext, revision: str, envs: tuple[str, ...] | list[str]) -
     from git_kosli.status import environment_status
 
     def count(left: str, right: str) -> int:
-        return len(app.history.exclusive(include=[right], exclude=[left]))
+        # git counts with the commit-graph in C: tens of thousands of commits in milliseconds, which the
+        # pre-push budget needs (a Python walk over 14,500 commits took ~0.15 s).
+        from git_kosli.gitcmd import run_git
+
+        return int(run_git(["rev-list", "--count", right, f"^{left}", "--"], cwd=app.paths.cwd).stdout.strip())
 
     return [
         environment_status(env, history, revision=revision, commit_of=app.matcher.commit_of, count=count)
