@@ -14,6 +14,7 @@ from git_kosli.annotations import CommitFacts, builds, commit_facts, episodes_by
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git_history import GitHistory
 from git_kosli.gitcmd import run_git
+from git_kosli.history_sources import load_histories
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots
 from git_kosli.snapshot_expr import SnapshotExpr
@@ -198,7 +199,7 @@ def plan_bisect(
     commits = candidate_commits(
         history, old=target.old_commit, new=target.new_commit, first_parent=first_parent, pathspec=pathspec
     )
-    histories = {env: source.history(env) for env in source.environments()}
+    histories = load_histories(source, [])
     facts = annotate(commits, history, histories, matcher)
     subjects = history.subjects(commits)
     return BisectPlan(

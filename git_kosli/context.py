@@ -7,6 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import click
+
 from git_kosli.config import GitConfig
 from git_kosli.gitcmd import RepoPaths, discover
 
@@ -73,3 +75,6 @@ class AppContext:
         """Close whatever was opened, newest first."""
         while self._closers:
             self._closers.pop().close()  # type: ignore[attr-defined]
+
+
+pass_app = click.make_pass_decorator(AppContext)

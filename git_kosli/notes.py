@@ -79,16 +79,3 @@ def _write_tree(store: BaseObjectStore, entries: Mapping[bytes, bytes], *, fanou
     store.add_object(top)
     return bytes(top.id)
 
-
-def read_note_or_none(paths: RepoPaths, sha: str) -> str | None:
-    """The kosli note of a commit, or None."""
-    from dulwich.notes import NotesTree
-    from dulwich.repo import Repo
-
-    with Repo(str(paths.common_dir)) as repo:
-        commit_id = repo.refs.as_dict().get(NOTES_REF)
-        if commit_id is None:
-            return None
-        tree = repo.object_store[repo.object_store[commit_id].tree]  # type: ignore[attr-defined]
-        blob = NotesTree(tree, repo.object_store).get_note(sha.encode())  # type: ignore[arg-type]
-        return blob.decode() if blob is not None else None

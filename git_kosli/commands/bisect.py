@@ -7,11 +7,9 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.params import SNAPSHOT
 from git_kosli.snapshot_expr import SnapshotExpr
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 class BisectGroup(click.Group):

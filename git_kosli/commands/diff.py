@@ -7,11 +7,9 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.params import SNAPSHOT
 from git_kosli.snapshot_expr import SnapshotExpr
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()
@@ -31,21 +29,13 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     from git_kosli.ranges import Relation, relate
 
     old, new = app.source.resolve(left), app.source.resolve(right)
-    count = _counter(app)
-    related = [relate(change, app.matcher, count) for change in diff_snapshots(old=old, new=new)]
+    related = [relate(change, app.matcher, app.history.count_new) for change in diff_snapshots(old=old, new=new)]
     same_env = old.env == new.env
     if as_json:
         click.echo(json.dumps(_document(old, new, related), indent=2))
     else:
         click.echo(_text(app, old, new, related, with_log=with_log, same_env=same_env))
     return 0 if all(r.relation is Relation.SAME for r in related) else 1
-
-
-def _counter(app: AppContext) -> Any:
-    def count(left: str, right: str) -> int:
-        return len(app.history.exclusive(include=[right], exclude=[left]))
-
-    return count
 
 
 def _side(artifact: Any, commit: str | None) -> dict[str, Any] | None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from git_kosli.context import AppContext
-
-pass_app = click.make_pass_decorator(AppContext)
+from git_kosli.context import AppContext, pass_app
 
 
 @click.group()

@@ -8,11 +8,10 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import UsageError
 from git_kosli.model import EnvName
 
-pass_app = click.make_pass_decorator(AppContext)
 _INTERVAL_END = re.compile(r"^(?:\d+|~\d+|NOW|now)?$")
 
 
@@ -32,14 +31,13 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
 
     history = app.source.history(EnvName(env))
     first, last = _interval(interval, latest=history[-1].index if history else 0)
-    count = lambda left, right: len(app.history.exclusive(include=[right], exclude=[left]))  # noqa: E731
     entries = []
     for position, snapshot in enumerate(history):
         if not first <= snapshot.index <= last:
             continue
         before = history[position - 1] if position else None
         changes = diff_snapshots(old=before, new=snapshot) if before else _all_started(snapshot)
-        related = [relate(c, app.matcher, count) for c in changes if c.change.value != "unchanged"]
+        related = [relate(c, app.matcher, app.history.count_new) for c in changes if c.change.value != "unchanged"]
         entries.append((snapshot, related))
     entries.reverse()
     if as_json:

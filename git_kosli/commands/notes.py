@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import UnknownRevisionError
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()

@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 
-pass_app = click.make_pass_decorator(AppContext)
 DEFAULT_TIMEOUT = 2.0
 
 

@@ -9,13 +9,12 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import SourceError, UnknownRevisionError, UsageError
 from git_kosli.model import Artifact, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, is_fingerprint, short
 from git_kosli.params import SNAPSHOT
 from git_kosli.snapshot_expr import SnapshotExpr, is_env_name
 
-pass_app = click.make_pass_decorator(AppContext)
 _ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")
 
 

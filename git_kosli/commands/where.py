@@ -7,10 +7,8 @@ from typing import Any
 
 import click
 
-from git_kosli.context import AppContext
+from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import UnknownRevisionError
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.command()
