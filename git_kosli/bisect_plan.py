@@ -190,8 +190,7 @@ def plan_bisect(
         BisectRefusedError: when there is nothing of this repository to bisect between the two.
         SourceError: when a snapshot cannot be resolved.
     """
-    old = source.resolve(old_expr)
-    new = source.resolve(new_expr)
+    old, new = source.resolve_all([old_expr, new_expr])
     changes = classify_changes(old, new, matcher)
     target = choose_target(changes, artifact, old=old, new=new)
     require_bisectable(target, history, old=old, new=new)

@@ -21,6 +21,7 @@ from git_kosli.errors import ExitCode, KosliError, UsageError
 # name -> "module:attribute"; a command's module is imported only when it runs.
 COMMANDS = {
     "bisect": "git_kosli.commands.bisect:bisect",
+    "config": "git_kosli.commands.config:config",
     "demo": "git_kosli.commands.demo:demo",
     "hook": "git_kosli.commands.hook:hook",
     "diff": "git_kosli.commands.diff:diff",
@@ -55,12 +56,19 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="git kosli", message="%(prog)s version %(version)s")
+@click.option("--source", type=click.Choice(["kosli", "local"]), help="Read Kosli (default when an org is set) or the embedded store.")
+@click.option("--org", metavar="ORG", help="The Kosli organization (default: KOSLI_ORG, kosli.org).")
+@click.option("--host", metavar="URL", help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com).")
+@click.option("--offline", is_flag=True, help="Answer from the cache of what was fetched before; no requests.")
+@click.option("--debug", is_flag=True, help="Print each request to Kosli (method, URL, status, time) on stderr.")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool) -> None:
     """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
     from git_kosli.context import AppContext
 
-    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ))
+    options = {"source": source, "org": org, "host": host, "debug": "true" if debug else None,
+               "offline": "true" if offline else None}
+    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from git_kosli.config import GitConfig
+from git_kosli.errors import KosliError, UsageError
 from git_kosli.gitcmd import RepoPaths, discover
 
 if TYPE_CHECKING:
     from git_kosli.git_history import GitHistory
     from git_kosli.pairing import RepoMatcher
+    from git_kosli.settings import KosliSettings
     from git_kosli.source import Source
     from git_kosli.store import Store
 
@@ -24,9 +26,11 @@ _T = TypeVar("_T")
 class AppContext:
     """The repository, its settings and the snapshot source, for one command."""
 
-    def __init__(self, cwd: str | Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, cwd: str | Path, environ: Mapping[str, str], options: Mapping[str, str | None] | None = None) -> None:
+        """`options` are the global command-line settings (`--org`, `--host`, `--source`, `--offline`, `--debug`)."""
         self.cwd = Path(cwd)
         self.environ = environ
+        self.options = dict(options or {})
         self._closers: list[object] = []
 
     @cached_property
@@ -53,11 +57,50 @@ class AppContext:
         return self._keep(Store(store_path(self.paths.common_dir), create=create))
 
     @cached_property
+    def settings(self) -> KosliSettings:
+        """Kosli settings from the options, `KOSLI_*` variables, git config and the Kosli config file."""
+        from git_kosli.errors import NotARepositoryError
+        from git_kosli.settings import load_settings
+
+        try:
+            config: GitConfig | None = self.config
+        except NotARepositoryError:
+            config = None  # `git kosli config` outside a repository still shows the rest
+        return load_settings(self.options, self.environ, config)
+
+    @property
+    def source_name(self) -> str:
+        """`kosli` or `local`: as set, else Kosli when an org is configured."""
+        chosen = self.settings.get("source")
+        if chosen is None:
+            return "kosli" if self.settings.org else "local"
+        if chosen not in ("kosli", "local"):
+            raise UsageError(f"source '{chosen}' (from {self.settings.values['source'].origin}): use kosli or local")
+        return chosen
+
+    @cached_property
     def source(self) -> Source:
-        """Where snapshots come from: the embedded store."""
+        """Where snapshots come from: a Kosli org through its cache, or the embedded store."""
         from git_kosli.source import LocalSource
 
-        return LocalSource(self.store(create=False))
+        if self.source_name == "local":
+            return LocalSource(self.store(create=False))
+        return self._kosli_source()
+
+    def _kosli_source(self) -> Source:
+        from git_kosli.api import KosliClient
+        from git_kosli.kosli_cache import KosliCache, cache_path
+        from git_kosli.kosli_source import KosliSource
+
+        settings = self.settings
+        if not settings.org:
+            raise KosliError("the Kosli source needs an org: set KOSLI_ORG or `git config kosli.org ORG`")
+        client = None
+        if not self.options.get("offline"):
+            debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if settings.debug else None
+            client = self._keep(KosliClient(settings, debug=debug))
+        cache = self._keep(KosliCache(cache_path(self.paths.common_dir, settings.org, settings.host)))
+        return KosliSource(client, cache, org=settings.org, flow=settings.get("flow"))
 
     @cached_property
     def matcher(self) -> RepoMatcher:
@@ -65,7 +108,7 @@ class AppContext:
         from git_kosli.pairing import RepoMatcher, normalize_repo_url
 
         remotes = frozenset(filter(None, map(normalize_repo_url, self.config.remote_urls())))
-        return RepoMatcher(remotes=remotes, has_commit=self.history.has_commit)
+        return RepoMatcher(remotes=remotes, has_commit=self.history.has_commit, flow=self.settings.get("flow"))
 
     def _keep(self, resource: _T) -> _T:
         self._closers.append(resource)

@@ -118,6 +118,7 @@ def build(path: Path) -> Demo:
         ("remote.origin.url", f"{ORG_URL}/runner.git"),
         ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
         ("notes.displayRef", "refs/notes/kosli"),
+        ("kosli.source", "local"),  # the demo's story is in its embedded store, whatever org is configured
     ):
         run_git(["config", key, value], cwd=path)
     commits = _import_history(path)

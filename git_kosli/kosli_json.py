@@ -6,7 +6,10 @@ prints) and the API client (the same body), so both read what Kosli sends the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from git_kosli.errors import SourceError
@@ -19,6 +22,14 @@ from git_kosli.model import (
     SnapshotRef,
     commit_sha_or_none,
 )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """A server's string with terminal control characters removed, safe to print."""
+    return _CONTROL.sub("", text)
 
 
 def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
@@ -59,7 +70,7 @@ def _artifact(raw: Any, index: int) -> Artifact | None:
         return None
     compliant = raw.get("compliant")
     return Artifact(
-        name=str(raw.get("name") or raw["fingerprint"]),
+        name=clean_text(str(raw.get("name") or raw["fingerprint"])),
         fingerprint=Fingerprint(raw["fingerprint"]),
         provenance=_provenance(raw),
         instances=instances,
@@ -80,5 +91,105 @@ def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
         commit = commit_sha_or_none(entry.get("git_commit"))
         url = entry.get("commit_url") or None
         if flow or commit:
-            out.append(Provenance(flow=str(flow), git_commit=commit, commit_url=url))
+            out.append(Provenance(flow=clean_text(str(flow)), git_commit=commit, commit_url=url and clean_text(url)))
     return tuple(out)
+
+
+_FROM_TO = re.compile(r"from (\d+) to (\d+)")
+
+
+@dataclass
+class _Running:
+    name: str
+    instances: int
+    compliant: bool | None
+    started_at: float | None
+
+
+def snapshots_from_events(
+    env: EnvName, events: Sequence[Mapping[str, Any]], provenance: Mapping[str, tuple[Provenance, ...]]
+) -> list[Snapshot]:
+    """Replay an environment's event log (oldest first) into its snapshots, as Kosli's own consumers do.
+
+    A `started-*` event opens a fingerprint, `exited` closes it, the others update its
+    instance count or compliance; each snapshot is the running set after its events.
+    """
+    running: dict[str, _Running] = {}
+    snapshots: list[Snapshot] = []
+    for index, group in groupby(events, key=lambda e: e.get("snapshot_index")):
+        if not isinstance(index, int) or index < 1:
+            raise SourceError("an environment event has no valid 'snapshot_index'")
+        batch = list(group)
+        for event in batch:
+            _apply(running, event)
+        times = [float(e["reported_at"]) for e in batch if isinstance(e.get("reported_at"), int | float)]
+        compliance = batch[-1].get("snapshot_compliance")
+        snapshots.append(
+            Snapshot(
+                ref=SnapshotRef(env, index),
+                timestamp=min(times) if times else 0.0,
+                artifacts=tuple(
+                    Artifact(
+                        name=state.name,
+                        fingerprint=Fingerprint(fp),
+                        provenance=provenance.get(fp, ()),
+                        instances=state.instances,
+                        compliant=state.compliant,
+                        started_at=state.started_at,
+                    )
+                    for fp, state in running.items()
+                ),
+                compliant=compliance if isinstance(compliance, bool) else None,
+            )
+        )
+    return snapshots
+
+
+def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> None:
+    fingerprint = event.get("sha256") or event.get("fingerprint")
+    if not isinstance(fingerprint, str):
+        raise SourceError(f"an event of snapshot #{event.get('snapshot_index')} has no fingerprint ('sha256')")
+    kind = str(event.get("type") or "")
+    counts = _FROM_TO.search(str(event.get("description") or ""))
+    now = int(counts.group(2)) if counts else None
+    if kind == "exited" or now == 0:
+        running.pop(fingerprint, None)
+        return
+    compliant = event.get("artifact_compliance")
+    state = running.get(fingerprint)
+    if state is None:
+        reported = event.get("reported_at")
+        state = running[fingerprint] = _Running(
+            name=clean_text(str(event.get("artifact_name") or fingerprint)),
+            instances=now or 1,
+            compliant=None,
+            started_at=float(reported) if isinstance(reported, int | float) else None,
+        )
+    elif now is not None:
+        state.instances = now
+    if isinstance(compliant, bool):
+        state.compliant = compliant
+
+
+def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """The flows each fingerprint was reported to, as the events name them (none for a rogue artifact)."""
+    flows: dict[str, set[str]] = {}
+    for event in events:
+        fingerprint = event.get("sha256")
+        if not isinstance(fingerprint, str):
+            continue
+        names = {str(f.get("flow_name")) for f in event.get("flows") or [] if isinstance(f, Mapping) and f.get("flow_name")}
+        if not names and event.get("pipeline"):
+            names = {str(event["pipeline"])}
+        flows.setdefault(fingerprint, set()).update(names)
+    return flows
+
+
+def provenance_from_listing(flow: str, item: Any) -> tuple[Fingerprint, Provenance] | None:
+    """A fingerprint and its commit from one item of `GET /artifacts/{org}?flow_name=FLOW`."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("fingerprint"), str):
+        return None
+    url = item.get("commit_url")
+    return Fingerprint(item["fingerprint"]), Provenance(
+        flow=flow, git_commit=commit_sha_or_none(item.get("git_commit")), commit_url=clean_text(url) if url else None
+    )

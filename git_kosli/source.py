@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,8 +22,16 @@ class Source(Protocol):
         """The snapshot an expression names, with its running artifacts."""
         ...
 
+    def resolve_all(self, exprs: Sequence[SnapshotExpr]) -> list[Snapshot]:
+        """Several snapshots at once (a network source fetches them together)."""
+        ...
+
     def history(self, env: EnvName) -> list[Snapshot]:
         """Every snapshot of an environment, oldest first."""
+        ...
+
+    def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
+        """Several environments' histories at once."""
         ...
 
 
@@ -50,6 +58,14 @@ class LocalSource:
         assert snapshot is not None, "resolve_index only returns stored numbers"
         return snapshot
 
+    def resolve_all(self, exprs: Sequence[SnapshotExpr]) -> list[Snapshot]:
+        """Each expression resolved in turn."""
+        return [self.resolve(expr) for expr in exprs]
+
     def history(self, env: EnvName) -> list[Snapshot]:
         """All stored snapshots of the environment."""
         return self.store.history(env)
+
+    def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
+        """Each environment's stored snapshots."""
+        return {env: self.store.history(env) for env in envs}

@@ -64,6 +64,8 @@ def store_path(common_dir: Path, name: str = "local") -> Path:
 class Store:
     """Environments and their numbered snapshots."""
 
+    schema = _SCHEMA
+
     def __init__(self, path: Path, *, create: bool = True) -> None:
         """Open the store at `path`; with `create=False` a missing store reads as empty and is not made."""
         self.path = path
@@ -71,13 +73,13 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False)  # a hook may read it from a worker thread
             with self._db:
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(self.schema)
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif path.exists():
             self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
             self._db = sqlite3.connect(":memory:")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(self.schema)
 
     def __enter__(self) -> Store:
         return self

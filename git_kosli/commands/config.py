@@ -1,0 +1,35 @@
+"""`git kosli config`: the effective Kosli settings and where each one came from."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from git_kosli.context import AppContext, pass_app
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_app
+def config(app: AppContext, as_json: bool) -> None:
+    """Show the effective settings, where each came from, and the source in use; the token is masked."""
+    from git_kosli.render import table
+    from git_kosli.settings import KEYS, mask
+
+    settings = app.settings
+    shown = {
+        key.name: (mask(value) if key.name == "api-token" and value else value)
+        for key in KEYS
+        for value in [settings.values[key.name].value]
+    }
+    origins = {name: settings.values[name].origin if value is not None else None for name, value in shown.items()}
+    source = app.source_name
+    if as_json:
+        doc = {name: {"value": shown[name], "origin": origins[name]} for name in shown}
+        click.echo(json.dumps({"source": source, "settings": doc}, indent=2))
+        return
+    rows = [[name, value if value is not None else "(not set)", origins[name] or ""] for name, value in shown.items()]
+    click.echo(table(rows, ["setting", "value", "from"]))
+    where = f"Kosli org '{settings.org}' at {settings.host}" if source == "kosli" else "the embedded store"
+    click.echo(f"\nsource: {where}")

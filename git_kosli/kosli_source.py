@@ -1,0 +1,204 @@
+"""Kosli's API as a source, behind a cache of everything that cannot change.
+
+- A numbered snapshot is fetched once (`GET /snapshots/ORG/ENV/N`) and kept.
+- `ENV`, `ENV~N` and `ENV#-N` are first resolved to a number with one short page
+  of `GET /snapshots/ORG/ENV`; times (`@{...}`) are resolved by the server.
+- An environment's history is replayed from its event log, fetched from the first
+  snapshot not yet cached; the commits of its artifacts come from the flows'
+  artifact lists, a page at a time until every fingerprint is known. So the
+  requests grow with environments and pages, never with commits or snapshots.
+- Independent requests go out together over the client's one connection pool;
+  only this thread writes the cache.
+- Offline, everything is answered from the cache, or the error says what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from git_kosli.api import KosliClient, snapshot_segment
+from git_kosli.errors import OfflineError
+from git_kosli.kosli_cache import KosliCache
+from git_kosli.kosli_json import flows_of_events, provenance_from_listing, snapshot_from_json, snapshots_from_events
+from git_kosli.model import EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, SnapshotSummary
+from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
+from git_kosli.source import utc_now
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+WORKERS = 8
+
+
+class KosliSource:
+    """Environments and snapshots of one Kosli org."""
+
+    def __init__(
+        self,
+        client: KosliClient | None,
+        cache: KosliCache,
+        *,
+        org: str,
+        flow: str | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """`client=None` is offline: only the cache answers."""
+        self.client = client
+        self.cache = cache
+        self.org = org
+        self.flow = flow
+        self._now = now
+
+    def environments(self) -> list[EnvName]:
+        """Every environment of the org (from the cache when offline)."""
+        if self.client is None:
+            return self.cache.environments()
+        names = sorted(EnvName(str(e["name"])) for e in self.client.environments() if isinstance(e, dict) and e.get("name"))
+        for env in names:
+            self.cache.add_environment(env)
+        return names
+
+    def resolve(self, expr: SnapshotExpr) -> Snapshot:
+        """The snapshot an expression names."""
+        return self.resolve_all([expr])[0]
+
+    def resolve_all(self, exprs: Sequence[SnapshotExpr]) -> list[Snapshot]:
+        """Several snapshots, the uncached ones fetched together."""
+        refs = _parallel(self._ref_or_fetch, exprs)
+        missing = [r for r in refs if isinstance(r, SnapshotRef) and self.cache.snapshot_or_none(r) is None]
+        fetched = _parallel(self._fetch_numbered, list(dict.fromkeys(missing)))
+        self.cache.put_snapshots(fetched)
+        self.cache.put_provenance((a.fingerprint, p) for s in fetched for a in s.artifacts for p in a.provenance)
+        return [self._cached(r) if isinstance(r, SnapshotRef) else r for r in refs]
+
+    def history(self, env: EnvName) -> list[Snapshot]:
+        """Every snapshot of an environment, oldest first."""
+        return self.histories([env])[env]
+
+    def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
+        """Several environments' histories: new events fetched together, then the commits they lack."""
+        if self.client is not None:
+            cached = {env: self.cache.events_through(env) for env in envs}
+            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs)
+            for env, (through, events) in zip(envs, fetched, strict=True):
+                self.cache.put_events(env, events, through=through)
+        logs = {env: self._events(env) for env in envs}
+        provenance = self._provenance([e for log in logs.values() for e in log])
+        result = {}
+        for env, log in logs.items():
+            exact = {s.index: s for s in self.cache.history(env)} if env in self.cache.environments() else {}
+            replayed = snapshots_from_events(env, log, provenance)
+            result[env] = [exact.get(s.index, s) for s in replayed]
+        return result
+
+    # Resolving expressions to numbers.
+
+    def _ref_or_fetch(self, expr: SnapshotExpr) -> SnapshotRef | Snapshot:
+        """A numbered reference, or the snapshot itself when only the server can resolve the expression."""
+        if isinstance(expr, Numbered) and expr.number > 0:
+            return SnapshotRef(expr.env, expr.number)
+        if self.client is None:
+            return SnapshotRef(expr.env, resolve_index(expr, self._cached_summaries(expr.env), self._now()))
+        if isinstance(expr, AtTime | Ago):
+            suffix = str(expr).removeprefix(expr.env)
+            return snapshot_from_json(self.client.snapshot(expr.env, snapshot_segment(suffix)), expr.env)
+        newest = _newest_needed(expr)
+        page = next(self.client.snapshot_summaries(expr.env, per_page=newest), [])
+        summaries = [SnapshotSummary(int(item["index"]), float(item.get("from") or 0)) for item in reversed(page)]
+        return SnapshotRef(expr.env, resolve_index(expr, summaries, self._now()))
+
+    def _fetch_numbered(self, ref: SnapshotRef) -> Snapshot:
+        if self.client is None:
+            raise OfflineError(self._not_cached(str(ref)))
+        return snapshot_from_json(self.client.snapshot(ref.env, str(ref.index)), ref.env)
+
+    def _cached(self, ref: SnapshotRef) -> Snapshot:
+        snapshot = self.cache.snapshot_or_none(ref)
+        if snapshot is None:
+            raise OfflineError(self._not_cached(str(ref)))
+        return snapshot
+
+    def _cached_summaries(self, env: EnvName) -> list[SnapshotSummary]:
+        known = {s.index: s.timestamp for s in self.history(env)}
+        if not known:
+            raise OfflineError(self._not_cached(f"the snapshots of '{env}'"))
+        return [SnapshotSummary(i, known[i]) for i in sorted(known)]
+
+    def _not_cached(self, what: str) -> str:
+        return f"{what} is not in the cache of org '{self.org}'; run without --offline to fetch it"
+
+    # Histories from event logs.
+
+    def _new_events(self, env: EnvName, known: int) -> tuple[int, list[Any]]:
+        """The latest snapshot number and the events after snapshot `known` (network only: runs in a worker)."""
+        assert self.client is not None
+        page = next(self.client.snapshot_summaries(env, per_page=1), [])
+        latest = int(page[0]["index"]) if page else 0
+        if latest <= known:
+            return latest, []
+        return latest, [e for page in self.client.events(env, start=known + 1) for e in page]
+
+    def _events(self, env: EnvName) -> list[Any]:
+        events = self.cache.events(env)
+        if not events and self.client is None and env not in self.cache.environments():
+            raise OfflineError(self._not_cached(f"environment '{env}'"))
+        return events
+
+    def _provenance(self, events: Sequence[Any]) -> dict[str, tuple[Provenance, ...]]:
+        """The flows and commits of every fingerprint in the events, fetching what the cache lacks."""
+        flows = flows_of_events(events)
+        known = self.cache.provenance(Fingerprint(fp) for fp in flows)
+        wanted: dict[str, set[str]] = {}
+        for fp, names in flows.items():
+            have = {p.flow for p in known.get(Fingerprint(fp), [])}
+            for flow in names - have:
+                if self.flow is None or flow == self.flow:
+                    wanted.setdefault(flow, set()).add(fp)
+        if wanted and self.client is not None:
+            listed = _parallel(lambda item: self._list_flow(*item), list(wanted.items()))
+            entries = [entry for found in listed for entry in found]
+            self.cache.put_provenance(entries)
+            for fp, entry in entries:
+                known.setdefault(fp, []).append(entry)
+        return {fp: _with_unknown_flows(known.get(Fingerprint(fp), []), names) for fp, names in flows.items()}
+
+    def _list_flow(self, flow: str, fingerprints: set[str]) -> list[tuple[Fingerprint, Provenance]]:
+        """Pages of a flow's artifacts, newest first, until every wanted fingerprint was seen."""
+        assert self.client is not None
+        missing, entries = set(fingerprints), []
+        for page in self.client.artifacts(flow=flow):
+            for item in page:
+                entry = provenance_from_listing(flow, item)
+                if entry is not None:
+                    entries.append(entry)
+                    missing.discard(entry[0])
+            if not missing:
+                break
+        return entries
+
+
+def _with_unknown_flows(known: list[Provenance], flows: set[str]) -> tuple[Provenance, ...]:
+    """Known commits first; a flow whose commit was not looked up still counts as provenance."""
+    named = {p.flow for p in known}
+    return (*known, *(Provenance(flow=f, git_commit=None) for f in sorted(flows - named)))
+
+
+def _newest_needed(expr: SnapshotExpr) -> int:
+    """How many of the newest snapshots resolve a latest-relative expression."""
+    if isinstance(expr, Behind):
+        return expr.steps + 1
+    if isinstance(expr, Numbered):
+        return -expr.number
+    assert isinstance(expr, Latest | Now)
+    return 1
+
+
+def _parallel(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """`work` over items, concurrently when there is more than one, results in order."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+        return list(pool.map(work, items))
+

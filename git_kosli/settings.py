@@ -1,0 +1,208 @@
+"""Kosli settings, read as the Kosli CLI reads them, plus git's own configuration.
+
+Precedence, highest first: command-line option > `KOSLI_*` environment variable >
+git config `kosli.*` > the Kosli CLI's config file (`KOSLI_CONFIG_FILE` or
+`~/.kosli.yml`) > default. Every value remembers where it came from, so
+`git kosli config` can say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from git_kosli.config import GitConfig
+from git_kosli.errors import KosliError
+
+DEFAULT_HOST = "https://app.kosli.com"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting and the names it goes by in each place it can be set."""
+
+    name: str
+    env: str
+    git: str | None
+    file: str | None
+    default: str | None
+    help: str
+
+
+KEYS = (
+    Key("org", "KOSLI_ORG", "kosli.org", "org", None, "the Kosli organization; set it to read from Kosli"),
+    Key("api-token", "KOSLI_API_TOKEN", None, "api-token", None, "API token, sent only as a Bearer header"),
+    Key("host", "KOSLI_HOST", "kosli.host", "host", DEFAULT_HOST, "the Kosli server"),
+    Key("flow", "KOSLI_FLOW", "kosli.flow", "flow", None, "this repository's flow, when commit URLs do not tell"),
+    Key("source", "KOSLI_SOURCE", "kosli.source", None, None, "kosli or local (default: kosli when an org is set)"),
+    Key("http-proxy", "KOSLI_HTTP_PROXY", "kosli.httpProxy", "http-proxy", None, "proxy for requests to Kosli"),
+    Key("max-api-retries", "KOSLI_MAX_API_RETRIES", "kosli.maxApiRetries", "max-api-retries", "3",
+        "retries of a failed request (429, 5xx but 501, connection errors)"),
+    Key("connect-timeout", "KOSLI_CONNECT_TIMEOUT", "kosli.connectTimeout", None, "10", "seconds to connect"),
+    Key("read-timeout", "KOSLI_READ_TIMEOUT", "kosli.readTimeout", None, "30", "seconds to wait for an answer"),
+    Key("debug", "KOSLI_DEBUG", None, "debug", "false", "print each request (method, URL, status, time) on stderr"),
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value and where it was set (`default` when nowhere)."""
+
+    value: str | None
+    origin: str
+
+
+@dataclass(frozen=True)
+class KosliSettings:
+    """The effective settings; typed accessors validate on use, naming the setting and its origin."""
+
+    values: Mapping[str, Setting]
+    config_file: Path | None = None
+    _encrypted_token: bool = field(default=False, repr=False)
+
+    def get(self, name: str) -> str | None:
+        """The raw value of a setting, None when unset."""
+        return self.values[name].value
+
+    @property
+    def org(self) -> str | None:
+        """The organization, or None when reading from Kosli is not configured."""
+        return self.get("org")
+
+    @property
+    def token(self) -> str | None:
+        """The API token; refuses one the Kosli CLI stored encrypted."""
+        if self._encrypted_token and self.values["api-token"].origin == self.config_file_origin:
+            raise KosliError(
+                f"the api-token in {self.config_file} was encrypted by `kosli config` and only the Kosli CLI "
+                f"can read it; set KOSLI_API_TOKEN instead"
+            )
+        return self.get("api-token")
+
+    @property
+    def config_file_origin(self) -> str:
+        """How values from the Kosli config file are labelled."""
+        return str(self.config_file)
+
+    @property
+    def host(self) -> str:
+        """The server's base address, checked to be an http(s) URL."""
+        host = self.get("host") or DEFAULT_HOST
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KosliError(f"{self._label('host')} '{host}' is not an http:// or https:// address")
+        return host.rstrip("/")
+
+    @property
+    def host_is_loopback(self) -> bool:
+        """True for a server on this machine, the only place a token may travel over plain http."""
+        return (urlsplit(self.host).hostname or "") in LOOPBACK_HOSTS
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried."""
+        return int(self._number("max-api-retries", integer=True))
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds allowed to connect."""
+        return self._number("connect-timeout")
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds allowed for an answer."""
+        return self._number("read-timeout")
+
+    @property
+    def debug(self) -> bool:
+        """Print each request on stderr."""
+        return (self.get("debug") or "").lower() in ("1", "true", "yes", "on")
+
+    def _number(self, name: str, *, integer: bool = False) -> float:
+        raw = self.get(name) or ""
+        pattern = r"\d+" if integer else r"\d+(\.\d+)?"
+        if not re.fullmatch(pattern, raw.strip()) or (not integer and float(raw) == 0):
+            kind = "a whole number" if integer else "a positive number of seconds"
+            raise KosliError(f"{self._label(name)} '{raw}' is not {kind}")
+        return float(raw)
+
+    def _label(self, name: str) -> str:
+        origin = self.values[name].origin
+        return f"{name} (from {origin})" if origin != "default" else name
+
+
+def load_settings(
+    options: Mapping[str, str | None], environ: Mapping[str, str], git_config: GitConfig | None
+) -> KosliSettings:
+    """Every setting from the highest-precedence place that sets it."""
+    config_file = _config_file(environ)
+    file_values, encrypted = _read_config_file(config_file) if config_file else ({}, False)
+    values = {}
+    for key in KEYS:
+        values[key.name] = _first(
+            (options.get(key.name), f"--{key.name}"),
+            (environ.get(key.env) or None, key.env),
+            (git_config.get_or_none(key.git) if key.git and git_config else None, f"git config {key.git}"),
+            (file_values.get(key.file) if key.file else None, str(config_file)),
+            (key.default, "default"),
+        )
+    return KosliSettings(values=values, config_file=config_file, _encrypted_token=encrypted)
+
+
+def _first(*candidates: tuple[str | None, str]) -> Setting:
+    for value, origin in candidates:
+        if value is not None:
+            return Setting(value, origin)
+    return Setting(None, "default")
+
+
+def _config_file(environ: Mapping[str, str]) -> Path | None:
+    """`KOSLI_CONFIG_FILE` (with or without its .yml/.yaml extension), else `~/.kosli.yml` when it exists."""
+    named = environ.get("KOSLI_CONFIG_FILE")
+    if named:
+        base = Path(named).expanduser()
+        for candidate in (base, base.with_name(base.name + ".yml"), base.with_name(base.name + ".yaml")):
+            if candidate.is_file():
+                return candidate
+        return None
+    home = environ.get("HOME")
+    default = Path(home) / ".kosli.yml" if home else None
+    return default if default is not None and default.is_file() else None
+
+
+def _read_config_file(path: Path) -> tuple[dict[str, str], bool]:
+    """The flat `key: value` YAML the Kosli CLI writes; keys are case-insensitive.
+
+    Returns the values and whether the token is one `kosli config` encrypted (binary, not text).
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise KosliError(f"cannot read the Kosli config file {path}: {error.strerror}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.split(" #", 1)[0].strip()
+        if not stripped or stripped.startswith(("#", "---")):
+            continue
+        key, colon, value = stripped.partition(":")
+        if not colon:
+            raise KosliError(f"{path}:{number}: expected 'key: value', got '{stripped[:40]}'")
+        values[key.strip().lower().replace("_", "-")] = _unquote(value.strip())
+    token = values.get("api-token", "")
+    encrypted = token.startswith("!!binary") or any(not ch.isprintable() for ch in token)
+    return values, encrypted
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def mask(token: str) -> str:
+    """A token as it may be shown: that it is set, nothing of it."""
+    return "********" if token else ""
