@@ -1,0 +1,392 @@
+"""A Kosli API v2 server on 127.0.0.1 for tests and benchmarks.
+
+It answers the read endpoints with the shapes in `kosli-api.md` (and the recorded
+responses in `tests/fixtures/`), built from the model's snapshots: running and
+exited artifacts, several flows per artifact, artifacts without provenance,
+events and flow artifact lists in pages. Every request is logged, and faults can
+be queued per path: an HTTP status (with headers), a slow answer, truncated JSON
+or an HTML error page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from git_kosli.model import Snapshot
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the server saw it."""
+
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+@dataclass
+class Fault:
+    """What to do instead of answering: `status` (with `headers`), `slow` (seconds), `truncated` or `html`."""
+
+    kind: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Fail(Exception):
+    """An error answer: status and Kosli's `{"message": ...}` envelope."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class KosliServer:
+    """The org's data, the request log and queued faults, served on a free loopback port."""
+
+    def __init__(self, org: str = "acme", token: str | None = "test-token") -> None:
+        self.org = org
+        self.token = token
+        self.snapshots: dict[str, list[dict[str, Any]]] = {}
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.flow_artifacts: dict[str, list[dict[str, Any]]] = {}
+        self.requests: list[Request] = []
+        self.faults: list[tuple[str, Fault]] = []
+        self._lock = threading.Lock()
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base address to use as KOSLI_HOST."""
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    def __enter__(self) -> KosliServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """`KOSLI_*` variables that point `git kosli` at this server."""
+        values = {"KOSLI_HOST": self.url, "KOSLI_ORG": self.org, **extra}
+        if self.token:
+            values["KOSLI_API_TOKEN"] = self.token
+        return values
+
+    # Data.
+
+    def add(self, *snapshots: Snapshot, env_type: str = "ECS") -> None:
+        """Append snapshots (numbered consecutively per environment) with their events and flow listings."""
+        for snapshot in snapshots:
+            history = self.snapshots.setdefault(snapshot.env, [])
+            assert snapshot.index == len(history) + 1, "snapshots are numbered 1, 2, ... per environment"
+            previous = history[-1] if history else None
+            body = snapshot_json(snapshot, previous, env_type)
+            if previous is not None:
+                previous["is_latest"] = False
+                previous["next_snapshot_timestamp"] = body["timestamp"]
+            history.append(body)
+            self.events.setdefault(snapshot.env, []).extend(events_json(snapshot.env, body))
+            self._list_artifacts(snapshot)
+
+    def _list_artifacts(self, snapshot: Snapshot) -> None:
+        for artifact in snapshot.artifacts:
+            for entry in artifact.provenance:
+                listed = self.flow_artifacts.setdefault(entry.flow, [])
+                if any(item["fingerprint"] == artifact.fingerprint for item in listed):
+                    continue
+                listed.insert(0, {  # newest first, as Kosli lists them
+                    "fingerprint": artifact.fingerprint, "filename": artifact.name,
+                    "git_commit": entry.git_commit, "commit_url": entry.commit_url or "",
+                    "build_url": "https://ci.example/build", "state": "COMPLIANT",
+                    "created_at": snapshot.timestamp - 60,
+                })
+
+    def fail(self, path_part: str, *faults: Fault) -> None:
+        """Queue faults for the next requests whose path contains `path_part`."""
+        with self._lock:
+            self.faults.extend((path_part, f) for f in faults)
+
+    def count(self, path_part: str = "") -> int:
+        """How many requests had `path_part` in their path."""
+        return sum(path_part in r.path for r in self.requests)
+
+    # Serving.
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for position, (part, fault) in enumerate(self.faults):
+                if part in path:
+                    del self.faults[position]
+                    return fault
+        return None
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[Any, dict[str, str]]:
+        """The JSON body and extra headers for a GET, or raise Fail."""
+        parts = [unquote(p) for p in path.removeprefix("/api/v2/").split("/")]
+        if len(parts) < 2 or parts[1] != self.org:
+            raise Fail(404, f"Organization '{parts[1] if len(parts) > 1 else ''}' does not exist")
+        kind, rest = parts[0], parts[2:]
+        if kind == "environments" and not rest:
+            return self._environments(query), {}
+        if kind == "environments" and len(rest) == 1:
+            return self._environment(rest[0]), {}
+        if kind == "environments" and len(rest) == 2 and rest[1] == "events":
+            return self._events(rest[0], query)
+        if kind == "snapshots" and len(rest) == 1:
+            return self._summaries(rest[0], query), {}
+        if kind == "snapshots" and len(rest) == 2:
+            return self._snapshot(rest[0], rest[1]), {}
+        if kind == "artifacts" and not rest:
+            return _page(self._flow_listing(_one(query, "flow_name")), query)[0], {}
+        if kind == "artifacts" and len(rest) == 3 and rest[1] == "fingerprint":
+            return self._artifact(rest[0], rest[2]), {}
+        if kind == "artifacts" and len(rest) == 3 and rest[1] == "commit_sha":
+            return [i for i in self._flow_listing(rest[0]) if (i["git_commit"] or "").startswith(rest[2])], {}
+        if kind == "search" and len(rest) == 2 and rest[0] == "sha":
+            return self._search(rest[1]), {}
+        if kind == "env-diff" and not rest:
+            return self._diff(_one(query, "snappish1"), _one(query, "snappish2")), {}
+        if kind == "repos" and len(rest) == 2 and rest[0] == "live-artifacts":
+            return self._live(rest[1]), {}
+        raise Fail(404, "Not Found")
+
+    def _environments(self, query: dict[str, list[str]]) -> Any:
+        items = [self._environment(name) for name in sorted(self.snapshots)]
+        if "page" not in query and "per_page" not in query:
+            return items
+        page, headers = _page(items, query)
+        return {"page": int(headers["X-Current-Page"]), "per_page": int(headers["X-Per-Page"]),
+                "total_pages": int(headers["X-Total-Pages"]), "total_count": len(items), "environments": page}
+
+    def _environment(self, env: str) -> dict[str, Any]:
+        history = self._history(env)
+        return {"org": self.org, "name": env, "type": history[-1]["type"] if history else "ECS", "description": "",
+                "last_modified_at": history[-1]["timestamp"] if history else 0.0,
+                "last_reported_at": history[-1]["timestamp"] if history else None, "state": None, "tags": {}}
+
+    def _history(self, env: str) -> list[dict[str, Any]]:
+        if env not in self.snapshots:
+            raise Fail(404, f"Environment named '{env}' does not exist for organization '{self.org}'")
+        return self.snapshots[env]
+
+    def _summaries(self, env: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        history = self._history(env)
+        items = [{"index": s["index"], "from": s["timestamp"], "to": s["next_snapshot_timestamp"] or 0.0,
+                  "compliant": s["compliant"], "duration": 60.0} for s in history]
+        if _one(query, "reverse") != "true":
+            items.reverse()
+        return _page(items, query)[0]
+
+    def _snapshot(self, env: str, expr: str) -> dict[str, Any]:
+        history = self._history(env)
+        index = resolve_expression(expr, [s["timestamp"] for s in history])
+        if not 1 <= index <= len(history):
+            raise Fail(404, f"Org: '{self.org}'. Snapshot '{env}{expr}' resolves to '{env}#{index}'. "
+                            f"len(snapshots) == {len(history)}. Indexes are 1-based")
+        return history[index - 1]
+
+    def _events(self, env: str, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        self._history(env)
+        start = int(_one(query, "start") or 1)
+        items = [e for e in self.events.get(env, []) if e["snapshot_index"] >= start]
+        if _one(query, "reverse") != "true":
+            items.reverse()
+        return _page(items, query)
+
+    def _flow_listing(self, flow: str) -> list[dict[str, Any]]:
+        return self.flow_artifacts.get(flow, [])
+
+    def _artifact(self, flow: str, fingerprint: str) -> dict[str, Any]:
+        for item in self._flow_listing(flow):
+            if item["fingerprint"].startswith(fingerprint):
+                return {**item, "flow_name": flow, "running": self._running(item["fingerprint"])}
+        raise Fail(404, f"Artifact with fingerprint '{fingerprint}' does not exist in flow '{flow}' "
+                        f"belonging to organization '{self.org}'")
+
+    def _running(self, fingerprint: str) -> list[dict[str, Any]]:
+        return [{"environment_name": env, "snapshot_index": h[-1]["index"]} for env, h in self.snapshots.items()
+                if any(a["fingerprint"] == fingerprint and a["annotation"]["now"] > 0 for a in h[-1]["artifacts"])]
+
+    def _search(self, value: str) -> dict[str, Any]:
+        if len(value) < 5 or not re.fullmatch(r"[0-9a-f]+", value):
+            raise Fail(400, f"'{value}' has non-hex characters or is too short")
+        hits = [(flow, i) for flow, items in self.flow_artifacts.items() for i in items
+                if i["fingerprint"].startswith(value) or (i["git_commit"] or "").startswith(value)]
+        if not hits:
+            raise Fail(404, f"No matches for '{value}'.")
+        return {"resolved_to": {"type": "commit" if hits[0][1]["git_commit"].startswith(value) else "fingerprint"},
+                "artifacts": [{**i, "flow": flow, "has_provenance": True,
+                               "running_in": [r["environment_name"] for r in self._running(i["fingerprint"])]}
+                              for flow, i in hits]}
+
+    def _diff(self, left: str, right: str) -> dict[str, Any]:
+        one, two = (self._by_snappish(s) for s in (left, right))
+        fps1, fps2 = ({a["fingerprint"] for a in s["artifacts"] if a["annotation"]["now"]} for s in (one, two))
+        info = [{"fingerprint": a["fingerprint"], "name": a["name"], "flow": a["flow_name"], "commit_url": a["commit_url"]}
+                for s in (one, two) for a in s["artifacts"]]
+        return {"snappish1": {"snapshot_id": left, "artifacts": [i for i in info if i["fingerprint"] in fps1 - fps2]},
+                "snappish2": {"snapshot_id": right, "artifacts": [i for i in info if i["fingerprint"] in fps2 - fps1]},
+                "changed": {"artifacts": []}, "not-changed": {"artifacts": []}}
+
+    def _by_snappish(self, text: str) -> dict[str, Any]:
+        env = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
+        name = env.group() if env else text
+        return self._snapshot(name, text[len(name):] or "-1")
+
+    def _live(self, repo: str) -> dict[str, Any]:
+        live = [{"environment_id": env, "artifact_id": a["fingerprint"], "artifact_name": a["name"],
+                 "snapshot_index": h[-1]["index"]}
+                for env, h in self.snapshots.items() for a in h[-1]["artifacts"]
+                if a["annotation"]["now"] and repo in (a["commit_url"] or "")]
+        return {"live_artifacts": live}
+
+
+def _one(query: dict[str, list[str]], name: str) -> str:
+    return query.get(name, [""])[-1]
+
+
+def _page(items: Sequence[Any], query: dict[str, list[str]]) -> tuple[list[Any], dict[str, str]]:
+    page, per_page = int(_one(query, "page") or 1), int(_one(query, "per_page") or 15)
+    total = max(1, -(-len(items) // per_page))
+    headers = {"X-Total-Count": str(len(items)), "X-Per-Page": str(per_page),
+               "X-Current-Page": str(page), "X-Total-Pages": str(total)}
+    return list(items[(page - 1) * per_page: page * per_page]), headers
+
+
+def resolve_expression(expr: str, timestamps: Sequence[float], now: float | None = None) -> int:
+    """The snapshot number a path segment names: `N`, `-N`, `#N`, `~N`, `@{now}`, `@{TIME}`, `@{N.unit.ago}`."""
+    latest = len(timestamps)
+    if re.fullmatch(r"#?\d+", expr):
+        return int(expr.lstrip("#"))
+    if re.fullmatch(r"-\d+", expr):
+        return latest + 1 + int(expr)
+    if re.fullmatch(r"~\d+", expr):
+        return latest - int(expr[1:])
+    match = re.fullmatch(r"@\{(.+)\}", expr)
+    if not match:
+        raise Fail(400, f"invalid snapshot expression '{expr}'")
+    when = match.group(1)
+    now = time.time() if now is None else now
+    ago = re.fullmatch(r"(\d+)\.(hour|day|week|month)s?\.ago", when)
+    if when == "now":
+        moment = now
+    elif ago:
+        unit = {"hour": 3600, "day": 86400, "week": 604800, "month": 2592000}[ago.group(2)]
+        moment = now - int(ago.group(1)) * unit
+    else:
+        moment = datetime.strptime(when, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return sum(t <= moment for t in timestamps)
+
+
+def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type: str = "ECS") -> dict[str, Any]:
+    """A `GetSnapshotResponse`: the running artifacts, plus those that exited in this snapshot (`now: 0`)."""
+    before = {a["fingerprint"]: a for a in (previous or {}).get("artifacts", []) if a["annotation"]["now"] > 0}
+    artifacts = []
+    for artifact in snapshot.artifacts:
+        was = before.pop(artifact.fingerprint, {"annotation": {"now": 0}})["annotation"]["now"]
+        kind = "unchanged" if was == artifact.instances else ("started-compliant" if was == 0 else "changed")
+        flows = [{"flow_name": p.flow, "trail_name": p.git_commit or "", "git_commit": p.git_commit or "",
+                  "commit_url": p.commit_url or "", "deployment_diff": {}, "artifact_compliance_in_flow": True}
+                 for p in artifact.provenance]
+        started = int(artifact.started_at or snapshot.timestamp)
+        artifacts.append({
+            "name": artifact.name, "fingerprint": artifact.fingerprint, "compliant": artifact.compliant,
+            "deployments": [], "policy_decisions": [], "reasons_for_incompliance": [],
+            "creationTimestamp": [started] * artifact.instances, "pods": None,
+            "annotation": {"type": kind, "was": was, "now": artifact.instances},
+            "flow_name": flows[0]["flow_name"] if flows else "", "git_commit": flows[0]["git_commit"] if flows else "",
+            "commit_url": flows[0]["commit_url"] if flows else "", "flows": flows,
+        })
+    for gone in before.values():
+        artifacts.append({**gone, "annotation": {"type": "exited", "was": gone["annotation"]["now"], "now": 0}})
+    return {
+        "index": snapshot.index, "is_latest": True, "next_snapshot_timestamp": None, "timestamp": snapshot.timestamp,
+        "type": env_type, "compliant": bool(snapshot.compliant), "artifacts": artifacts, "applied_policies": [],
+        "artifact_compliance_count": {"true": len(artifacts), "false": 0, "null": 0},
+        "html_url": f"https://app.kosli.com/acme/environments/{snapshot.env}/snapshots/{snapshot.index}",
+    }
+
+
+def events_json(env: str, body: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """The events that made a snapshot, one per artifact that started, changed or exited in it."""
+    for artifact in body["artifacts"]:
+        note = artifact["annotation"]
+        if note["type"] == "unchanged":
+            continue
+        flows = [{"flow_name": f["flow_name"], "deployments": None} for f in artifact["flows"]]
+        verb = "stopped" if note["now"] == 0 else "started" if note["was"] == 0 else "changed"
+        yield {
+            "environment_name": env, "snapshot_index": body["index"], "artifact_name": artifact["name"],
+            "sha256": artifact["fingerprint"], "reported_at": body["timestamp"], "type": note["type"],
+            "description": f"{max(note['now'], note['was'])} instances {verb} running (from {note['was']} to {note['now']})",
+            "pipeline": artifact["flow_name"], "deployments": [], "flows": flows,
+            "artifact_compliance": artifact["compliant"], "snapshot_compliance": body["compliant"], "code_diff": None,
+        }
+
+
+def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            """Quiet: the request log is `server.requests`."""
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            url = urlsplit(self.path)
+            query = parse_qs(url.query, keep_blank_values=True)
+            server.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
+            fault = server.take_fault(url.path)
+            if fault is not None and self._fault(fault):
+                return
+            if server.token and self.headers.get("Authorization") != f"Bearer {server.token}":
+                self._send(401, {"message": "Invalid API token"})
+                return
+            try:
+                body, headers = server.answer(url.path, query)
+            except Fail as error:
+                self._send(error.status, {"message": str(error)})
+                return
+            self._send(200, body, headers)
+
+        def _fault(self, fault: Fault) -> bool:
+            """Act out a fault; False when the request should then be answered normally (a slow answer)."""
+            if fault.kind == "slow":
+                time.sleep(fault.seconds)
+                return False
+            if fault.kind == "truncated":
+                self._raw(200, "application/json", b'[{"index": 3, "from": 17900')
+            elif fault.kind == "html":
+                self._raw(fault.status, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+            else:
+                self._send(fault.status, {"message": f"injected {fault.status}"}, fault.headers)
+            return True
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            self._raw(status, "application/json", json.dumps(body).encode(), headers)
+
+        def _raw(self, status: int, kind: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
