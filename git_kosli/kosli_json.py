@@ -171,18 +171,18 @@ def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> None:
         state.compliant = compliant
 
 
-def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
-    """The flows each fingerprint was reported to, as the events name them (none for a rogue artifact)."""
-    flows: dict[str, set[str]] = {}
+def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The flows each fingerprint was reported to, primary first, as the events name them (none for a rogue)."""
+    flows: dict[str, dict[str, None]] = {}
     for event in events:
         fingerprint = event.get("sha256")
         if not isinstance(fingerprint, str):
             continue
-        names = {str(f.get("flow_name")) for f in event.get("flows") or [] if isinstance(f, Mapping) and f.get("flow_name")}
+        names = [str(f.get("flow_name")) for f in event.get("flows") or [] if isinstance(f, Mapping) and f.get("flow_name")]
         if not names and event.get("pipeline"):
-            names = {str(event["pipeline"])}
-        flows.setdefault(fingerprint, set()).update(names)
-    return flows
+            names = [str(event["pipeline"])]
+        flows.setdefault(fingerprint, {}).update(dict.fromkeys(names))
+    return {fp: list(names) for fp, names in flows.items()}
 
 
 def provenance_from_listing(flow: str, item: Any) -> tuple[Fingerprint, Provenance] | None:

@@ -112,7 +112,7 @@ class KosliSource:
     def _fetch_numbered(self, ref: SnapshotRef) -> Snapshot:
         if self.client is None:
             raise OfflineError(self._not_cached(str(ref)))
-        return snapshot_from_json(self.client.snapshot(ref.env, str(ref.index)), ref.env)
+        return snapshot_from_json(self.client.snapshot(ref.env, snapshot_segment(f"#{ref.index}")), ref.env)
 
     def _cached(self, ref: SnapshotRef) -> Snapshot:
         snapshot = self.cache.snapshot_or_none(ref)
@@ -153,7 +153,7 @@ class KosliSource:
         wanted: dict[str, set[str]] = {}
         for fp, names in flows.items():
             have = {p.flow for p in known.get(Fingerprint(fp), [])}
-            for flow in names - have:
+            for flow in (n for n in names if n not in have):
                 if self.flow is None or flow == self.flow:
                     wanted.setdefault(flow, set()).add(fp)
         if wanted and self.client is not None:
@@ -179,10 +179,10 @@ class KosliSource:
         return entries
 
 
-def _with_unknown_flows(known: list[Provenance], flows: set[str]) -> tuple[Provenance, ...]:
-    """Known commits first; a flow whose commit was not looked up still counts as provenance."""
-    named = {p.flow for p in known}
-    return (*known, *(Provenance(flow=f, git_commit=None) for f in sorted(flows - named)))
+def _with_unknown_flows(known: list[Provenance], flows: list[str]) -> tuple[Provenance, ...]:
+    """In the events' order, primary flow first; a flow whose commit was not looked up still counts."""
+    by_flow = {p.flow: p for p in known}
+    return tuple(by_flow.get(flow, Provenance(flow=flow, git_commit=None)) for flow in flows)
 
 
 def _newest_needed(expr: SnapshotExpr) -> int:

@@ -65,7 +65,7 @@ class KosliServer:
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -303,11 +303,10 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
         flows = [{"flow_name": p.flow, "trail_name": p.git_commit or "", "git_commit": p.git_commit or "",
                   "commit_url": p.commit_url or "", "deployment_diff": {}, "artifact_compliance_in_flow": True}
                  for p in artifact.provenance]
-        started = int(artifact.started_at or snapshot.timestamp)
         artifacts.append({
             "name": artifact.name, "fingerprint": artifact.fingerprint, "compliant": artifact.compliant,
             "deployments": [], "policy_decisions": [], "reasons_for_incompliance": [],
-            "creationTimestamp": [started] * artifact.instances, "pods": None,
+            "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [], "pods": None,
             "annotation": {"type": kind, "was": was, "now": artifact.instances},
             "flow_name": flows[0]["flow_name"] if flows else "", "git_commit": flows[0]["git_commit"] if flows else "",
             "commit_url": flows[0]["commit_url"] if flows else "", "flows": flows,
@@ -316,7 +315,7 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
         artifacts.append({**gone, "annotation": {"type": "exited", "was": gone["annotation"]["now"], "now": 0}})
     return {
         "index": snapshot.index, "is_latest": True, "next_snapshot_timestamp": None, "timestamp": snapshot.timestamp,
-        "type": env_type, "compliant": bool(snapshot.compliant), "artifacts": artifacts, "applied_policies": [],
+        "type": env_type, "compliant": snapshot.compliant, "artifacts": artifacts, "applied_policies": [],
         "artifact_compliance_count": {"true": len(artifacts), "false": 0, "null": 0},
         "html_url": f"https://app.kosli.com/acme/environments/{snapshot.env}/snapshots/{snapshot.index}",
     }

@@ -2,46 +2,201 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.factory import artifact, history, seed
+from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
+from tests.factory import artifact, fingerprint, history, seed
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
+
+URL = "https://github.com/acme/web"
+Publish = Callable[..., None]
 
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[KosliServer]:
+    """A Kosli server that `git kosli` is pointed at through KOSLI_HOST, KOSLI_ORG and KOSLI_API_TOKEN."""
     with KosliServer() as kosli:
         for name, value in kosli.env().items():
             monkeypatch.setenv(name, value)
         yield kosli
 
 
-def bisect_refs(path) -> dict[str, str]:
+@pytest.fixture(params=["local", "kosli"])
+def publish(request: pytest.FixtureRequest, repo: GitRepo) -> Publish:
+    """Put snapshots where `git kosli` reads them: the embedded store, or a Kosli org on 127.0.0.1."""
+    if request.param == "local":
+        return lambda *snapshots: seed(repo.path, *snapshots) and None
+    kosli: KosliServer = request.getfixturevalue("server")
+    return kosli.add
+
+
+def bisect_refs(path: Path) -> dict[str, str]:
     out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/")
     return dict(line.split() for line in out.splitlines())
 
 
-@pytest.mark.parametrize("source", ["local", "kosli"])
-def test_bisect_between_two_snapshots_on_either_source(source: str, repo: GitRepo, run_cli, monkeypatch) -> None:
+def snapshot_gets(kosli: KosliServer) -> list[str]:
+    """The paths of get-snapshot requests (`/snapshots/ORG/ENV/EXPR`), not of the snapshot lists."""
+    return [r.path for r in kosli.requests if r.path.startswith("/api/v2/snapshots/") and r.path.count("/") == 6]
+
+
+def test_bisect_between_two_snapshots_on_either_source(publish: Publish, repo: GitRepo, run_cli) -> None:
     commits = repo.linear(6)
-    snapshots = history("aws-beta", [[artifact(commits[1])], [artifact(commits[5])]])
-    if source == "local":
-        seed(repo.path, *snapshots)
-        kosli = None
-    else:
-        kosli = KosliServer().__enter__()
-        kosli.add(*snapshots)
-        for name, value in kosli.env().items():
-            monkeypatch.setenv(name, value)
+    publish(*history("aws-beta", [[artifact(commits[1], url=URL)], [artifact(commits[5], url=URL)]]))
 
     result = run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
 
-    if kosli:
-        kosli.__exit__()
     assert result.exit_code == 0, result.stderr
     refs = bisect_refs(repo.path)
     assert refs["refs/bisect/bad"] == commits[5]
+    assert refs[f"refs/bisect/good-{commits[1]}"] == commits[1]
     assert "4 candidate commits, roughly 2 steps" in result.stdout
+
+
+def scenario(commits: list[CommitSha]) -> list[Snapshot]:
+    """Two environments: a rogue artifact, one that exits, one reported to two flows with different commits."""
+    rogue = artifact(None, "db")
+    shared = Artifact(
+        name="registry.example/web:shared",
+        fingerprint=fingerprint("shared"),
+        provenance=(Provenance("web-ci", commits[3], URL), Provenance("other-ci", CommitSha("e" * 40), None)),
+        compliant=True,
+    )
+    web = [artifact(commits[i], url=URL) for i in range(8)]
+    return [
+        *history("aws-beta", [[web[1], rogue], [shared, rogue], [web[5]]]),
+        *history("staging", [[web[1]], [shared], [web[5]], [web[7]]]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["snapshot", "show", "aws-beta#2"],
+        ["snapshot", "show", "aws-beta#2", "--json"],
+        ["snapshot", "show", "aws-beta"],
+        ["snapshot", "show", "staging~2"],
+        ["snapshot", "list", "aws-beta"],
+        ["snapshot", "list", "staging", "--json"],
+        ["log", "staging"],
+        ["diff", "aws-beta", "staging"],
+        ["where", "HEAD~4"],
+        ["where", "HEAD~4", "--json"],
+        ["bisect", "aws-beta#1", "aws-beta#3", "--json"],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_commands_answer_alike_from_kosli_and_from_the_embedded_store(
+    args: list[str], repo: GitRepo, run_cli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshots = scenario(repo.linear(8))
+    seed(repo.path, *snapshots)
+    server.add(*snapshots)
+
+    local = run_cli("--source", "local", *args, cwd=repo.path)
+    if args[0] == "bisect":
+        git(repo.path, "bisect", "reset")
+    remote = run_cli(*args, cwd=repo.path)
+
+    assert local.exit_code in (0, 1), local.stderr  # `diff` says 1 when the two differ
+    assert remote.stdout.splitlines() == local.stdout.splitlines()
+    assert (remote.exit_code, remote.stderr) == (local.exit_code, local.stderr)
+    assert server.count("/api/v2/") > 0, "the second run read Kosli"
+
+
+def test_cold_bisect_fetches_two_snapshots_and_a_warm_one_none(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(8)
+    server.add(*scenario(commits))
+
+    cold = run_cli("bisect", "aws-beta#1", "aws-beta#3", cwd=repo.path)
+    assert cold.exit_code == 0, cold.stderr
+    cold_gets = snapshot_gets(server)
+    git(repo.path, "bisect", "reset")
+    server.requests.clear()
+    warm = run_cli("bisect", "aws-beta#1", "aws-beta#3", cwd=repo.path)
+
+    assert warm.exit_code == 0, warm.stderr
+    assert sorted(cold_gets) == ["/api/v2/snapshots/acme/aws-beta/%231", "/api/v2/snapshots/acme/aws-beta/%233"]
+    assert snapshot_gets(server) == []
+    assert server.count("/events") == 0, "no snapshot is newer than the cache: no events are asked for"
+    assert warm.stdout == cold.stdout
+
+
+def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(8)
+    snapshots = history("staging", [[artifact(commits[i], url=URL)] for i in (1, 3, 5, 7)])
+    server.add(*snapshots[:2])
+    assert run_cli("log", "staging", cwd=repo.path).exit_code == 0
+    server.add(*snapshots[2:])
+    server.requests.clear()
+
+    result = run_cli("log", "staging", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "staging#4" in result.stdout
+    events = [r for r in server.requests if r.path.endswith("/events")]
+    assert [r.query.get("start") for r in events] == [["3"]]
+
+
+def test_events_over_several_pages(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(3)
+    states = [[artifact(commits[i % 2 + 1], url=URL), artifact(None, f"job{i}")] for i in range(70)]
+    server.add(*history("batch", states))
+
+    result = run_cli("snapshot", "list", "batch", "--json", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert [s["index"] for s in json.loads(result.stdout)] == list(range(70, 0, -1))
+    pages = [r.query["page"] for r in server.requests if r.path.endswith("/events")]
+    assert len(server.events["batch"]) > 200 and len(pages) >= 3
+
+
+def test_offline_answers_from_the_cache_and_names_what_is_missing(repo: GitRepo, run_cli, monkeypatch) -> None:
+    commits = repo.linear(8)
+    with KosliServer() as kosli:
+        kosli.add(*scenario(commits))
+        for name, value in kosli.env().items():
+            monkeypatch.setenv(name, value)
+        online = run_cli("snapshot", "show", "aws-beta#2", cwd=repo.path)
+
+    offline = run_cli("--offline", "snapshot", "show", "aws-beta#2", cwd=repo.path)
+    missing = run_cli("--offline", "snapshot", "show", "aws-beta#3", cwd=repo.path)
+
+    assert (offline.exit_code, offline.stdout) == (0, online.stdout)
+    assert missing.exit_code == 128
+    assert missing.stderr == (
+        "fatal: aws-beta#3 is not in the cache of org 'acme'; run without --offline to fetch it\n"
+    )
+
+
+def test_snapshot_expressions_go_out_as_the_kosli_cli_sends_them(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(8)
+    server.add(*scenario(commits))
+
+    for expr in ("aws-beta#2", "aws-beta@{2026-10-01T00:00:00}", "staging~1", "staging"):
+        assert run_cli("snapshot", "show", expr, cwd=repo.path).exit_code == 0
+
+    assert snapshot_gets(server) == [
+        "/api/v2/snapshots/acme/aws-beta/%232",
+        "/api/v2/snapshots/acme/aws-beta/@%7B2026-10-01T00:00:00%7D",
+        "/api/v2/snapshots/acme/staging/%233",
+        "/api/v2/snapshots/acme/staging/%234",
+    ]
+
+
+def test_kosli_errors_are_one_line_naming_the_input(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    repo.linear(2)
+    server.add(*history("aws-beta", [[]]))
+
+    unknown = run_cli("snapshot", "show", "nowhere#1", cwd=repo.path)
+    beyond = run_cli("snapshot", "show", "aws-beta#9", cwd=repo.path)
+
+    assert unknown.exit_code == beyond.exit_code == 128
+    assert unknown.stderr == "fatal: Environment named 'nowhere' does not exist for organization 'acme'\n"
+    assert beyond.stderr.startswith("fatal: Org: 'acme'. Snapshot 'aws-beta#9' resolves to 'aws-beta#9'.")
+    assert beyond.stderr.count("\n") == 1
