@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from git_kosli.config import GitConfig
-from git_kosli.errors import KosliError, UsageError
+from git_kosli.errors import KosliError
 from git_kosli.gitcmd import RepoPaths, discover
 
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ _T = TypeVar("_T")
 class AppContext:
     """The repository, its settings and the snapshot source, for one command."""
 
-    def __init__(self, cwd: str | Path, environ: Mapping[str, str], options: Mapping[str, str | None] | None = None) -> None:
+    def __init__(
+        self, cwd: str | Path, environ: Mapping[str, str], options: Mapping[str, str | None] | None = None
+    ) -> None:
         """`options` are the global command-line settings (`--org`, `--host`, `--source`, `--offline`, `--debug`)."""
         self.cwd = Path(cwd)
         self.environ = environ
@@ -40,7 +42,7 @@ class AppContext:
 
     @cached_property
     def config(self) -> GitConfig:
-        """git's configuration for this repository."""
+        """Git's configuration for this repository."""
         return GitConfig.load(self.paths)
 
     @cached_property
@@ -75,7 +77,8 @@ class AppContext:
         if chosen is None:
             return "kosli" if self.settings.org else "local"
         if chosen not in ("kosli", "local"):
-            raise UsageError(f"source '{chosen}' (from {self.settings.values['source'].origin}): use kosli or local")
+            origin = self.settings.values["source"].origin
+            raise KosliError(f"source '{chosen}' (from {origin}) is not one of: kosli, local")
         return chosen
 
     @cached_property

@@ -23,7 +23,6 @@ from git_kosli.model import (
     commit_sha_or_none,
 )
 
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -178,7 +177,8 @@ def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
         fingerprint = event.get("sha256")
         if not isinstance(fingerprint, str):
             continue
-        names = [str(f.get("flow_name")) for f in event.get("flows") or [] if isinstance(f, Mapping) and f.get("flow_name")]
+        flows_field = event.get("flows") or []
+        names = [str(f["flow_name"]) for f in flows_field if isinstance(f, Mapping) and f.get("flow_name")]
         if not names and event.get("pipeline"):
             names = [str(event["pipeline"])]
         flows.setdefault(fingerprint, {}).update(dict.fromkeys(names))

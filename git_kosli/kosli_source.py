@@ -55,7 +55,8 @@ class KosliSource:
         """Every environment of the org (from the cache when offline)."""
         if self.client is None:
             return self.cache.environments()
-        names = sorted(EnvName(str(e["name"])) for e in self.client.environments() if isinstance(e, dict) and e.get("name"))
+        listed = self.client.environments()
+        names = sorted(EnvName(str(e["name"])) for e in listed if isinstance(e, dict) and e.get("name"))
         for env in names:
             self.cache.add_environment(env)
         return names

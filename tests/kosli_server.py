@@ -237,7 +237,8 @@ class KosliServer:
     def _diff(self, left: str, right: str) -> dict[str, Any]:
         one, two = (self._by_snappish(s) for s in (left, right))
         fps1, fps2 = ({a["fingerprint"] for a in s["artifacts"] if a["annotation"]["now"]} for s in (one, two))
-        info = [{"fingerprint": a["fingerprint"], "name": a["name"], "flow": a["flow_name"], "commit_url": a["commit_url"]}
+        info = [{"fingerprint": a["fingerprint"], "name": a["name"], "flow": a["flow_name"],
+                 "commit_url": a["commit_url"]}
                 for s in (one, two) for a in s["artifacts"]]
         return {"snappish1": {"snapshot_id": left, "artifacts": [i for i in info if i["fingerprint"] in fps1 - fps2]},
                 "snappish2": {"snapshot_id": right, "artifacts": [i for i in info if i["fingerprint"] in fps2 - fps1]},
@@ -306,7 +307,8 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
         artifacts.append({
             "name": artifact.name, "fingerprint": artifact.fingerprint, "compliant": artifact.compliant,
             "deployments": [], "policy_decisions": [], "reasons_for_incompliance": [],
-            "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [], "pods": None,
+            "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [],
+            "pods": None,
             "annotation": {"type": kind, "was": was, "now": artifact.instances},
             "flow_name": flows[0]["flow_name"] if flows else "", "git_commit": flows[0]["git_commit"] if flows else "",
             "commit_url": flows[0]["commit_url"] if flows else "", "flows": flows,
@@ -329,10 +331,11 @@ def events_json(env: str, body: dict[str, Any]) -> Iterable[dict[str, Any]]:
             continue
         flows = [{"flow_name": f["flow_name"], "deployments": None} for f in artifact["flows"]]
         verb = "stopped" if note["now"] == 0 else "started" if note["was"] == 0 else "changed"
+        count = max(note["now"], note["was"])
         yield {
             "environment_name": env, "snapshot_index": body["index"], "artifact_name": artifact["name"],
             "sha256": artifact["fingerprint"], "reported_at": body["timestamp"], "type": note["type"],
-            "description": f"{max(note['now'], note['was'])} instances {verb} running (from {note['was']} to {note['now']})",
+            "description": f"{count} instances {verb} running (from {note['was']} to {note['now']})",
             "pipeline": artifact["flow_name"], "deployments": [], "flows": flows,
             "artifact_compliance": artifact["compliant"], "snapshot_compliance": body["compliant"], "code_diff": None,
         }
@@ -342,10 +345,10 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the request log is `server.requests`."""
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query, keep_blank_values=True)
             server.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))

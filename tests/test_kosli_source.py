@@ -11,7 +11,7 @@ import pytest
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
 from tests.factory import artifact, fingerprint, history, seed
 from tests.gitrepo import GitRepo, git
-from tests.kosli_server import KosliServer
+from tests.kosli_server import Fault, KosliServer
 
 URL = "https://github.com/acme/web"
 Publish = Callable[..., None]
@@ -200,3 +200,75 @@ def test_kosli_errors_are_one_line_naming_the_input(repo: GitRepo, run_cli, serv
     assert unknown.stderr == "fatal: Environment named 'nowhere' does not exist for organization 'acme'\n"
     assert beyond.stderr.startswith("fatal: Org: 'acme'. Snapshot 'aws-beta#9' resolves to 'aws-beta#9'.")
     assert beyond.stderr.count("\n") == 1
+
+
+def test_debug_shows_each_request_and_never_the_token(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(8)
+    server.add(*scenario(commits))
+
+    result = run_cli("--debug", "bisect", "aws-beta#1", "aws-beta#3", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert f"[debug] GET {server.url}/api/v2/snapshots/acme/aws-beta/%231 -> 200 in " in result.stderr
+    assert all(line.startswith("[debug] GET ") for line in result.stderr.splitlines())
+    token = server.token or ""
+    assert token and token not in result.stdout + result.stderr
+    stored = [p for p in (repo.path / ".git").rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    assert stored == []
+
+
+def test_kosli_debug_variable_turns_debug_on(repo: GitRepo, run_cli, server: KosliServer, monkeypatch) -> None:
+    repo.linear(1)
+    server.add(*history("aws-beta", [[]]))
+    monkeypatch.setenv("KOSLI_DEBUG", "true")
+
+    result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert result.stderr.startswith("[debug] GET ")
+
+
+def test_plain_http_to_another_machine_is_refused_before_connecting(repo: GitRepo, run_cli, monkeypatch) -> None:
+    repo.linear(1)
+    monkeypatch.setenv("KOSLI_ORG", "acme")
+    monkeypatch.setenv("KOSLI_API_TOKEN", "very-secret-token")
+    monkeypatch.setenv("KOSLI_HOST", "http://kosli.example.invalid")
+    monkeypatch.setenv("KOSLI_HTTP_PROXY", "http://127.0.0.1:9")  # a connection attempt would fail differently
+
+    result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert (result.exit_code, result.stderr) == (128, (
+        "fatal: refusing to send the API token over plain http to http://kosli.example.invalid; "
+        "use https:// (plain http is allowed only to this machine)\n"
+    ))
+
+
+def test_a_failed_fetch_caches_nothing_and_starts_no_bisect(
+    repo: GitRepo, run_cli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = repo.linear(8)
+    server.add(*scenario(commits))
+    server.fail("/aws-beta/%233", *[Fault("status", 500)] * 2)
+    monkeypatch.setenv("KOSLI_MAX_API_RETRIES", "1")  # one real wait of a second
+
+    failed = run_cli("bisect", "aws-beta#1", "aws-beta#3", cwd=repo.path)
+    offline = run_cli("--offline", "snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert failed.exit_code == 128
+    assert failed.stderr == (
+        f"fatal: GET {server.url}/api/v2/snapshots/acme/aws-beta/%233: giving up after 2 attempts (HTTP 500)\n"
+    )
+    assert bisect_refs(repo.path) == {}
+    assert offline.stderr == "fatal: aws-beta#1 is not in the cache of org 'acme'; run without --offline to fetch it\n"
+
+
+def test_control_characters_from_the_server_are_not_printed(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    commits = repo.linear(2)
+    name = "web\x1b]0;owned\x07:\x1b[31mred"
+    hostile = Artifact(name, fingerprint("hostile"), (Provenance("web-ci", commits[1], URL),))
+    server.add(*history("aws-beta", [[hostile]]))
+
+    result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "web]0;owned:[31mred" in result.stdout

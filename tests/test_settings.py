@@ -1,0 +1,120 @@
+"""Kosli settings as the Kosli CLI reads them, and `git kosli config` showing where each came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.factory import artifact, history
+from tests.gitrepo import GitRepo, git
+from tests.kosli_server import KosliServer
+
+
+def effective(run_cli, repo: GitRepo, *options: str) -> dict[str, dict[str, str | None]]:
+    result = run_cli(*options, "config", "--json", cwd=repo.path)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["settings"]
+
+
+def test_option_beats_environment_beats_git_config_beats_the_kosli_config_file(
+    repo: GitRepo, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    repo.linear(1)
+    kosli_yml = tmp_path / "home" / ".kosli.yml"
+    kosli_yml.write_text("org: file-org\nhost: https://kosli.example.com\nMAX-API-RETRIES: 5\n")
+    git(repo.path, "config", "kosli.org", "git-org")
+    monkeypatch.setenv("KOSLI_ORG", "env-org")
+
+    assert effective(run_cli, repo, "--org", "cli-org")["org"] == {"value": "cli-org", "origin": "--org"}
+    assert effective(run_cli, repo)["org"] == {"value": "env-org", "origin": "KOSLI_ORG"}
+    monkeypatch.delenv("KOSLI_ORG")
+    assert effective(run_cli, repo)["org"] == {"value": "git-org", "origin": "git config kosli.org"}
+    git(repo.path, "config", "--unset", "kosli.org")
+    settings = effective(run_cli, repo)
+    assert settings["org"] == {"value": "file-org", "origin": str(kosli_yml)}
+    assert settings["host"] == {"value": "https://kosli.example.com", "origin": str(kosli_yml)}
+    assert settings["max-api-retries"] == {"value": "5", "origin": str(kosli_yml)}
+    assert settings["read-timeout"] == {"value": "30", "origin": "default"}
+    assert settings["flow"] == {"value": None, "origin": None}
+
+
+def test_kosli_config_file_names_another_file(repo: GitRepo, run_cli, monkeypatch, tmp_path: Path) -> None:
+    repo.linear(1)
+    (tmp_path / "ci.yaml").write_text('org: "ci-org"\n')
+    monkeypatch.setenv("KOSLI_CONFIG_FILE", str(tmp_path / "ci"))
+
+    assert effective(run_cli, repo)["org"] == {"value": "ci-org", "origin": str(tmp_path / "ci.yaml")}
+
+
+def test_the_table_masks_the_token_and_names_the_source(repo: GitRepo, run_cli, monkeypatch) -> None:
+    repo.linear(1)
+    monkeypatch.setenv("KOSLI_API_TOKEN", "very-secret-token")
+    monkeypatch.setenv("KOSLI_ORG", "acme")
+
+    result = run_cli("config", cwd=repo.path)
+    local = run_cli("--source", "local", "config", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "very-secret-token" not in result.stdout + result.stderr
+    assert [line.split() for line in result.stdout.splitlines() if line.startswith("api-token")] == [
+        ["api-token", "********", "KOSLI_API_TOKEN"]
+    ]
+    assert result.stdout.endswith("source: Kosli org 'acme' at https://app.kosli.com\n")
+    assert local.stdout.endswith("source: the embedded store\n")
+
+
+def test_config_works_outside_a_repository(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KOSLI_HOST", "https://eu.kosli.example")
+
+    result = run_cli("config", "--json", cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["source"] == "local"
+    assert doc["settings"]["host"] == {"value": "https://eu.kosli.example", "origin": "KOSLI_HOST"}
+
+
+def test_a_token_encrypted_by_kosli_config_points_to_the_variable(
+    repo: GitRepo, run_cli, monkeypatch, tmp_path: Path
+) -> None:
+    repo.linear(1)
+    kosli_yml = tmp_path / "home" / ".kosli.yml"
+    kosli_yml.write_text("org: acme\napi-token: !!binary Dq7sXl0jVd9uF0bRrK2X9w==\n")
+    with KosliServer() as server:
+        server.add(*history("aws-beta", [[artifact("a" * 40)]]))
+        monkeypatch.setenv("KOSLI_HOST", server.url)
+
+        refused = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+        monkeypatch.setenv("KOSLI_API_TOKEN", server.token or "")
+        accepted = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert refused.exit_code == 128
+    assert refused.stderr == (
+        f"fatal: the api-token in {kosli_yml} was encrypted by `kosli config` and only the Kosli CLI can read it; "
+        "set KOSLI_API_TOKEN instead\n"
+    )
+    assert server.count("/snapshots/") == 1, "the refusal came before any request"
+    assert accepted.exit_code == 0, accepted.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("KOSLI_MAX_API_RETRIES", "lots", "max-api-retries (from KOSLI_MAX_API_RETRIES) 'lots' is not a whole number"),
+        ("KOSLI_READ_TIMEOUT", "0", "read-timeout (from KOSLI_READ_TIMEOUT) '0' is not a positive number of seconds"),
+        ("KOSLI_HOST", "app.kosli.com", "host (from KOSLI_HOST) 'app.kosli.com' is not an http:// or https:// address"),
+        ("KOSLI_SOURCE", "s3", "source 's3' (from KOSLI_SOURCE) is not one of: kosli, local"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_where_it_was_set(
+    variable: str, value: str, message: str, repo: GitRepo, run_cli, monkeypatch
+) -> None:
+    repo.linear(1)
+    monkeypatch.setenv("KOSLI_ORG", "acme")
+    monkeypatch.setenv(variable, value)
+
+    result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
+
+    assert (result.exit_code, result.stderr) == (128, f"fatal: {message}\n")
