@@ -97,3 +97,10 @@ def _seed(path: Path) -> None:
             snapshots.append(Snapshot(SnapshotRef(EnvName(env), index), 1_700_000_000.0 + index * 600, arts))
     with Store(store_path(path / ".git")) as store:
         store.put_snapshots(snapshots)
+
+
+def range_snapshots(good: str, bad: str) -> list[Snapshot]:
+    """An environment `bench` whose #1 ran `good` and #2 runs `bad`: the two ends of a bisect."""
+    env = EnvName("bench")
+    return [Snapshot(SnapshotRef(env, 1), 1_700_000_000.0, (_artifact(good),)),
+            Snapshot(SnapshotRef(env, 2), 1_700_000_600.0, (_artifact(bad),))]
