@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from git_kosli.cli import main
+from tests.factory import seed
 from tests.gitrepo import GitRepo
+from tests.kosli_server import KosliServer
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +41,24 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[KosliServer]:
+    """A Kosli server on 127.0.0.1 that `git kosli` is pointed at through KOSLI_HOST, KOSLI_ORG, KOSLI_API_TOKEN."""
+    with KosliServer() as kosli:
+        for name, value in kosli.env().items():
+            monkeypatch.setenv(name, value)
+        yield kosli
+
+
+@pytest.fixture(params=["local", "kosli"])
+def publish(request: pytest.FixtureRequest, repo: GitRepo) -> Callable[..., object]:
+    """Put snapshots where `git kosli` reads them: the embedded store, or a Kosli org on 127.0.0.1."""
+    if request.param == "local":
+        return lambda *snapshots: seed(repo.path, *snapshots)
+    kosli: KosliServer = request.getfixturevalue("server")
+    return kosli.add
 
 
 @dataclass

@@ -49,9 +49,10 @@ def merged(repo: GitRepo) -> dict[str, str]:
     return c
 
 
-def test_starts_git_bisect_between_the_commits_of_two_snapshots(repo: GitRepo, run_cli) -> None:
+def test_starts_git_bisect_between_the_commits_of_two_snapshots(repo: GitRepo, run_cli, publish) -> None:
+    """The same on the embedded store and on a Kosli org (`publish` is parametrised over both)."""
     commits = repo.linear(6)
-    seed(repo.path, *history("aws-beta", [[artifact(commits[1])], [artifact(commits[5])]]))
+    publish(*history("aws-beta", [[artifact(commits[1])], [artifact(commits[5])]]))
 
     result = run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,25 +13,6 @@ from tests.gitrepo import GitRepo, git
 from tests.kosli_server import Fault, KosliServer
 
 URL = "https://github.com/acme/web"
-Publish = Callable[..., None]
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[KosliServer]:
-    """A Kosli server that `git kosli` is pointed at through KOSLI_HOST, KOSLI_ORG and KOSLI_API_TOKEN."""
-    with KosliServer() as kosli:
-        for name, value in kosli.env().items():
-            monkeypatch.setenv(name, value)
-        yield kosli
-
-
-@pytest.fixture(params=["local", "kosli"])
-def publish(request: pytest.FixtureRequest, repo: GitRepo) -> Publish:
-    """Put snapshots where `git kosli` reads them: the embedded store, or a Kosli org on 127.0.0.1."""
-    if request.param == "local":
-        return lambda *snapshots: seed(repo.path, *snapshots) and None
-    kosli: KosliServer = request.getfixturevalue("server")
-    return kosli.add
 
 
 def bisect_refs(path: Path) -> dict[str, str]:
@@ -43,19 +23,6 @@ def bisect_refs(path: Path) -> dict[str, str]:
 def snapshot_gets(kosli: KosliServer) -> list[str]:
     """The paths of get-snapshot requests (`/snapshots/ORG/ENV/EXPR`), not of the snapshot lists."""
     return [r.path for r in kosli.requests if r.path.startswith("/api/v2/snapshots/") and r.path.count("/") == 6]
-
-
-def test_bisect_between_two_snapshots_on_either_source(publish: Publish, repo: GitRepo, run_cli) -> None:
-    commits = repo.linear(6)
-    publish(*history("aws-beta", [[artifact(commits[1], url=URL)], [artifact(commits[5], url=URL)]]))
-
-    result = run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
-
-    assert result.exit_code == 0, result.stderr
-    refs = bisect_refs(repo.path)
-    assert refs["refs/bisect/bad"] == commits[5]
-    assert refs[f"refs/bisect/good-{commits[1]}"] == commits[1]
-    assert "4 candidate commits, roughly 2 steps" in result.stdout
 
 
 def scenario(commits: list[CommitSha]) -> list[Snapshot]:
