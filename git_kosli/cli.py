@@ -34,6 +34,40 @@ COMMANDS = {
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+TERMINAL = "git_kosli.terminal"  # ctx.meta key: --color / --no-pager, wherever on the command line
+
+
+def _remember(name: str, value: str | None = None) -> Any:
+    """An option callback that keeps the value for AppContext, so it works before or after the command name."""
+
+    def callback(ctx: click.Context, param: click.Parameter, given: Any) -> None:
+        if given:
+            ctx.meta.setdefault(TERMINAL, {})[name] = value or given
+
+    return callback
+
+
+def terminal_options() -> list[click.Option]:
+    """`--color[=WHEN]`, `--no-color` and `--no-pager`, accepted by every command as by git's."""
+    return [
+        click.Option(["--color"], metavar="[=WHEN]", type=click.Choice(["auto", "always", "never"]), is_flag=False,
+                     flag_value="always", expose_value=False, callback=_remember("color"),
+                     help="Colour the output: auto (as color.kosli / color.ui say), always or never."),
+        click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_remember("color", "never"),
+                     help="Same as --color=never."),
+        click.Option(["--no-pager"], is_flag=True, expose_value=False, callback=_remember("no-pager"),
+                     help="Do not pipe long output into the pager."),
+    ]
+
+
+def _with_terminal_options(command: click.Command) -> click.Command:
+    """Give a command (and a group's subcommands) the terminal options, once."""
+    if not any(p.name == "no_pager" for p in command.params):
+        command.params.extend(terminal_options())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_terminal_options(sub)
+    return command
 
 
 class LazyGroup(click.Group):
@@ -50,7 +84,7 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy:
             module_name, attribute = self.lazy[cmd_name].split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attribute)
-            return command
+            return _with_terminal_options(command)
         return super().get_command(ctx, cmd_name)
 
 
@@ -68,8 +102,12 @@ def cli(ctx: click.Context, source: str | None, org: str | None, host: str | Non
 
     options = {"source": source, "org": org, "host": host, "debug": "true" if debug else None,
                "offline": "true" if offline else None}
-    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options)
+    terminal = ctx.meta.setdefault(TERMINAL, {})
+    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options, terminal=terminal)
     ctx.call_on_close(ctx.obj.close)
+
+
+cli.params.extend(terminal_options())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,13 +27,47 @@ class AppContext:
     """The repository, its settings and the snapshot source, for one command."""
 
     def __init__(
-        self, cwd: str | Path, environ: Mapping[str, str], options: Mapping[str, str | None] | None = None
+        self,
+        cwd: str | Path,
+        environ: Mapping[str, str],
+        options: Mapping[str, str | None] | None = None,
+        terminal: Mapping[str, str | bool] | None = None,
     ) -> None:
-        """`options` are the global command-line settings (`--org`, `--host`, `--source`, `--offline`, `--debug`)."""
+        """`options` are the Kosli settings given on the command line (`--org`, `--host`, `--source`, `--offline`,
+        `--debug`); `terminal` holds `--color` and `--no-pager`, filled in as the command line is parsed."""
         self.cwd = Path(cwd)
         self.environ = environ
         self.options = dict(options or {})
+        self.terminal = terminal if terminal is not None else {}
         self._closers: list[object] = []
+
+    def show(self, text: str, *, long: bool = False) -> None:
+        """Print text for people: coloured as git decides, and through the pager when `long` and on a terminal."""
+        import sys
+
+        from git_kosli.terminal import page, pager_command, paint, want_color
+
+        pager = pager_command(self.environ, cwd=str(self.cwd), enabled=self._paging_enabled) if long else None
+        choice = self.terminal.get("color")
+        colour = want_color(str(choice) if choice else None, self.environ,
+                            stdout_tty=pager is not None or sys.stdout.isatty(), cwd=str(self.cwd))
+        shown = paint(text) if colour else text
+        if pager is None:
+            click.echo(shown)
+        else:
+            page(shown + "\n", pager, self.environ)
+
+    def _paging_enabled(self) -> bool:
+        """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
+        from git_kosli.errors import NotARepositoryError
+
+        if self.terminal.get("no-pager"):
+            return False
+        try:
+            setting = self.config.get_or_none("pager.kosli")
+        except NotARepositoryError:
+            return True
+        return (setting or "true").lower() not in ("false", "no", "off", "0")
 
     @cached_property
     def paths(self) -> RepoPaths:

@@ -85,8 +85,7 @@ def start(
         click.echo(json.dumps(plan_json, indent=2))
         click.echo(started.stdout, err=True, nl=False)
     else:
-        click.echo(bisect_text(plan))
-        click.echo()
+        app.show(bisect_text(plan) + "\n")
         click.echo(started.stdout, nl=False)
     return 0
 

@@ -30,6 +30,5 @@ def config(app: AppContext, as_json: bool) -> None:  # noqa: FBT001 - a click fl
         click.echo(json.dumps({"source": source, "settings": doc}, indent=2))
         return
     rows = [[name, value if value is not None else "(not set)", origins[name] or ""] for name, value in shown.items()]
-    click.echo(table(rows, ["setting", "value", "from"]))
     where = f"Kosli org '{settings.org}' at {settings.host}" if source == "kosli" else "the embedded store"
-    click.echo(f"\nsource: {where}")
+    app.show(table(rows, ["setting", "value", "from"]) + f"\n\nsource: {where}")

@@ -34,7 +34,7 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     if as_json:
         click.echo(json.dumps(_document(old, new, related), indent=2))
     else:
-        click.echo(_text(app, old, new, related, with_log=with_log, same_env=same_env))
+        app.show(_text(app, old, new, related, with_log=with_log, same_env=same_env), long=with_log)
     return 0 if all(r.relation is Relation.SAME for r in related) else 1
 
 

@@ -43,7 +43,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_entry_json(s, r) for s, r in entries], indent=2))
     else:
-        click.echo("\n".join(_entry_text(s, r) for s, r in entries))
+        app.show("\n".join(_entry_text(s, r) for s, r in entries), long=True)
 
 
 def _all_started(snapshot: Any) -> list[Any]:

@@ -109,7 +109,7 @@ def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
         click.echo(json.dumps([_summary_json(s) for s in history], indent=2))
         return
     rows = [[f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history]
-    click.echo(table(rows, ["snapshot", "from", "artifacts", "compliant"]))
+    app.show(table(rows, ["snapshot", "from", "artifacts", "compliant"]), long=True)
 
 
 def _summary_json(snap: Snapshot) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
         click.echo(json.dumps({"snapshot": str(snap.ref), "timestamp": iso_utc(snap.timestamp),
                                "artifacts": [_artifact_json(a) for a in snap.artifacts]}, indent=2))
         return
-    click.echo(f"{snap.ref} from {iso_utc(snap.timestamp)}")
+    heading = f"{snap.ref} from {iso_utc(snap.timestamp)}"
     rows = [
         [
             short(a.provenance[0].git_commit) if a.provenance and a.provenance[0].git_commit else "N/A",
@@ -148,7 +148,7 @@ def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
         ]
         for a in snap.artifacts
     ]
-    click.echo(table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"]))
+    app.show(heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"]))
 
 
 def _artifact_json(artifact: Artifact) -> dict[str, Any]:

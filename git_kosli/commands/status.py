@@ -30,7 +30,7 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
     if as_json:
         click.echo(json.dumps({"revision": commit, "environments": [status_json(s) for s in statuses]}, indent=2))
     else:
-        click.echo(status_table(statuses, revision))
+        app.show(status_table(statuses, revision))
 
 
 def compute(app: AppContext, revision: str, envs: tuple[str, ...] | list[str]) -> list[Any]:

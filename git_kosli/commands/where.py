@@ -38,7 +38,10 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
     build = first_build(commit, containers, seen)
     subject = app.history.subjects([commit])[commit]
     document = _document(commit, presences, build)
-    click.echo(json.dumps(document, indent=2) if as_json else _text(commit, subject, presences, build))
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        app.show(_text(commit, subject, presences, build), long=True)
     return 0 if any(p.deployed for p in presences) else 1
 
 

@@ -1,0 +1,116 @@
+"""How text reaches the terminal, decided as git decides it: colour, pager and progress.
+
+- Colour: `--color=always|never|auto`, else `git config --get-colorbool color.kosli TTY`
+  (which falls back to `color.ui`), asked with an explicit tty flag; inside git's pager
+  (`GIT_PAGER_IN_USE`) stdout counts as a terminal, as git's own commands treat it.
+- Pager: long output goes through `git var GIT_PAGER` when stdout is a terminal, unless
+  `--no-pager`, `pager.kosli=false`, or git already started one.
+- Progress: on stderr, only when stderr is a terminal, and only after a second.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+# Painted after layout, so alignment is computed on the plain text.
+_RESET = "\x1b[m"
+_PALETTE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![\w/.#-])[A-Za-z0-9][\w.-]*#\d+(?:\.\.#\d+)?(?![\w#])"), "\x1b[33m"),  # ENV#N: yellow
+    (re.compile(r"\b(?:rogue|non-compliant|not-contained)\b"), "\x1b[1;31m"),  # flags: bold red
+    (re.compile(r"(?:\bahead )?\+\d+(?: commits?)?(?=[\s)]|$)"), "\x1b[32m"),  # ahead: green
+    (re.compile(r"\b(?:behind|rollback) -\d+(?: commits?)?"), "\x1b[31m"),  # behind, rollbacks: red
+)
+
+
+def in_git_pager(environ: Mapping[str, str]) -> bool:
+    """True when git started a pager for us (`pager.kosli`, `git -p kosli`)."""
+    return environ.get("GIT_PAGER_IN_USE", "").lower() in ("1", "true", "yes", "on")
+
+
+def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bool, cwd: str | None = None) -> bool:
+    """Whether to colour stdout: the option, else what git says of `color.kosli`/`color.ui` for this stream."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    tty = stdout_tty or in_git_pager(environ)
+    asked = subprocess.run(
+        ["git", "config", "--get-colorbool", "color.kosli", "true" if tty else "false"],
+        cwd=cwd, capture_output=True, text=True, check=False,
+    )
+    if asked.returncode != 0:
+        return tty and environ.get("TERM") != "dumb"
+    return asked.stdout.strip() == "true"
+
+
+def paint(text: str) -> str:
+    """Environments and snapshots, rogue and non-compliant flags, ahead and behind counts, in colour."""
+    for pattern, colour in _PALETTE:
+        text = pattern.sub(lambda m, c=colour: f"{c}{m.group()}{_RESET}", text)
+    return text
+
+
+def pager_command(environ: Mapping[str, str], *, cwd: str | None, enabled: Callable[[], bool]) -> str | None:
+    """The pager to start for stdout, or None: not a terminal, git's pager already runs, or paging is off."""
+    if not sys.stdout.isatty() or in_git_pager(environ) or not enabled():
+        return None
+    asked = subprocess.run(["git", "var", "GIT_PAGER"], cwd=cwd, capture_output=True, text=True, check=False)
+    command = asked.stdout.strip() if asked.returncode == 0 else environ.get("PAGER", "less")
+    return None if command in ("", "cat") else command
+
+
+def page(text: str, command: str, environ: Mapping[str, str]) -> None:
+    """Show text through the pager, with git's defaults for less and lv."""
+    env = {**environ, "GIT_PAGER_IN_USE": "true"}
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    sys.stdout.flush()
+    with subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env, text=True) as pager:  # noqa: S602
+        try:
+            assert pager.stdin is not None
+            pager.stdin.write(text)
+            pager.stdin.close()
+        except BrokenPipeError:
+            pass  # the user quit the pager before the end
+        pager.wait()
+
+
+class Progress:
+    """`title: done/total` on stderr, redrawn in place, shown only on a terminal and after `delay` seconds."""
+
+    def __init__(self, title: str, total: int | None = None, *, stream: TextIO | None = None, delay: float = 1.0):
+        self.title = title
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
+        self._start = time.monotonic()
+        self._delay = delay
+        self._shown = False
+        self._done = 0
+
+    def update(self, done: int) -> None:
+        """Record progress; draws only when it is worth showing."""
+        self._done = done
+        if self.enabled and (self._shown or time.monotonic() - self._start >= self._delay):
+            self._draw("")
+
+    def advance(self, step: int = 1) -> None:
+        """One more item done."""
+        self.update(self._done + step)
+
+    def finish(self) -> None:
+        """End the line with `, done.` as git does, if anything was shown."""
+        if self._shown:
+            self._draw(", done.\n")
+
+    def _draw(self, end: str) -> None:
+        count = f"{self._done}/{self.total}" if self.total else str(self._done)
+        percent = f"{self._done * 100 // self.total:3d}% " if self.total else ""
+        self.stream.write(f"\r{self.title}: {percent}({count}){end}")
+        self.stream.flush()
+        self._shown = True
