@@ -112,8 +112,9 @@ cli.params.extend(terminal_options())
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return git's exit code: 0, 1 (a "no"), 128 (fatal), 129 (usage)."""
+    args = _bare_color_means_always(list(argv) if argv is not None else sys.argv[1:])
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="git kosli", standalone_mode=False)
+        result = cli.main(args=args, prog_name="git kosli", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.UsageError as error:
@@ -134,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a message
         return _report_bug()
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _bare_color_means_always(args: list[str]) -> list[str]:
+    """`--color` alone is `--color=always`, as in git: it never takes the next word as its value."""
+    end = args.index("--") if "--" in args else len(args)
+    return [("--color=always" if arg == "--color" else arg) for arg in args[:end]] + args[end:]
 
 
 def _print_usage_error(message: str, ctx: click.Context | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -33,8 +33,11 @@ class AppContext:
         options: Mapping[str, str | None] | None = None,
         terminal: Mapping[str, str | bool] | None = None,
     ) -> None:
-        """`options` are the Kosli settings given on the command line (`--org`, `--host`, `--source`, `--offline`,
-        `--debug`); `terminal` holds `--color` and `--no-pager`, filled in as the command line is parsed."""
+        """Keep what the command line gave.
+
+        `options`: the Kosli settings (`--org`, `--host`, `--source`, `--offline`, `--debug`); `terminal`:
+        `--color` and `--no-pager`, filled in while the rest of the command line is parsed.
+        """
         self.cwd = Path(cwd)
         self.environ = environ
         self.options = dict(options or {})
@@ -53,9 +56,15 @@ class AppContext:
                             stdout_tty=pager is not None or sys.stdout.isatty(), cwd=str(self.cwd))
         shown = paint(text) if colour else text
         if pager is None:
-            click.echo(shown)
+            click.echo(shown, color=colour)  # click would strip the colour from a pipe; git's choice stands
         else:
             page(shown + "\n", pager, self.environ)
+
+    def progress(self, title: str, total: int) -> Callable[[int], None]:
+        """A progress line on stderr for something that may take a while (only on a terminal, after a delay)."""
+        from git_kosli.terminal import Progress, progress_delay
+
+        return Progress(title, total, delay=progress_delay(self.environ)).update
 
     def _paging_enabled(self) -> bool:
         """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
@@ -137,7 +146,7 @@ class AppContext:
             debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if settings.debug else None
             client = self._keep(KosliClient(settings, debug=debug))
         cache = self._keep(KosliCache(cache_path(self.paths.common_dir, settings.org, settings.host)))
-        return KosliSource(client, cache, org=settings.org, flow=settings.get("flow"))
+        return KosliSource(client, cache, org=settings.org, flow=settings.get("flow"), progress=self.progress)
 
     @cached_property
     def matcher(self) -> RepoMatcher:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,6 +30,8 @@ from git_kosli.source import utc_now
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 WORKERS = 8
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+"""Given a title and a total, returns what to call with the count done so far."""
 
 
 class KosliSource:
@@ -43,13 +45,15 @@ class KosliSource:
         org: str,
         flow: str | None = None,
         now: Callable[[], datetime] = utc_now,
+        progress: ProgressFactory | None = None,
     ) -> None:
-        """`client=None` is offline: only the cache answers."""
+        """`client=None` is offline: only the cache answers. `progress` reports fetching environment histories."""
         self.client = client
         self.cache = cache
         self.org = org
         self.flow = flow
         self._now = now
+        self._progress = progress
 
     def environments(self) -> list[EnvName]:
         """Every environment of the org (from the cache when offline)."""
@@ -82,7 +86,8 @@ class KosliSource:
         """Several environments' histories: new events fetched together, then the commits they lack."""
         if self.client is not None:
             cached = {env: self.cache.events_through(env) for env in envs}
-            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs)
+            update = self._progress("Fetching environment histories", len(envs)) if self._progress else None
+            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs, update)
             for env, (through, events) in zip(envs, fetched, strict=True):
                 self.cache.put_events(env, events, through=through)
         logs = {env: self._events(env) for env in envs}
@@ -196,10 +201,20 @@ def _newest_needed(expr: SnapshotExpr) -> int:
     return 1
 
 
-def _parallel(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """`work` over items, concurrently when there is more than one, results in order."""
+def _parallel(
+    work: Callable[[_T], _R], items: Sequence[_T], progress: Callable[[int], None] | None = None
+) -> list[_R]:
+    """`work` over items, concurrently when there is more than one, results in order; `progress(done)` after each."""
     if len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
-        return list(pool.map(work, items))
+        results = [work(item) for item in items]
+    else:
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+            futures = [pool.submit(work, item) for item in items]
+            for done, _ in enumerate(as_completed(futures), 1):
+                if progress:
+                    progress(done)
+            return [f.result() for f in futures]
+    if progress:
+        progress(len(results))
+    return results
 

@@ -8,7 +8,7 @@ so a concurrent writer makes us fail rather than lose its notes.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from git_kosli.errors import GitCommandError
@@ -21,8 +21,10 @@ NOTES_REF = b"refs/notes/kosli"
 _FANOUT_THRESHOLD = 256  # git itself starts fanning out the notes tree at about this size
 
 
-def write_notes(paths: RepoPaths, notes: Mapping[str, str], *, command: str) -> bool:
-    """Set the note of each commit (full sha -> text). Returns False when nothing changed."""
+def write_notes(
+    paths: RepoPaths, notes: Mapping[str, str], *, command: str, progress: Callable[[int], None] | None = None
+) -> bool:
+    """Set the note of each commit (full sha -> text); `progress(done)` as they go. False when nothing changed."""
     from dulwich.notes import NotesTree
     from dulwich.objects import Blob, Commit
     from dulwich.repo import Repo, get_user_identity
@@ -37,7 +39,9 @@ def write_notes(paths: RepoPaths, notes: Mapping[str, str], *, command: str) -> 
             for obj, blob in NotesTree(store[old_tree_id], store).list_notes():  # type: ignore[arg-type]
                 entries[obj] = blob
         blobs = []
-        for sha, text in notes.items():
+        for done, (sha, text) in enumerate(notes.items(), 1):
+            if progress and (done % 256 == 0 or done == len(notes)):
+                progress(done)
             blob = Blob.from_string(text.encode() if text.endswith("\n") else (text + "\n").encode())
             if entries.get(sha.encode()) != blob.id:
                 blobs.append((blob, None))

@@ -5,7 +5,8 @@
   (`GIT_PAGER_IN_USE`) stdout counts as a terminal, as git's own commands treat it.
 - Pager: long output goes through `git var GIT_PAGER` when stdout is a terminal, unless
   `--no-pager`, `pager.kosli=false`, or git already started one.
-- Progress: on stderr, only when stderr is a terminal, and only after a second.
+- Progress: on stderr, only when stderr is a terminal, and only after a second
+  (`GIT_PROGRESS_DELAY` seconds, as git).
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bo
 def paint(text: str) -> str:
     """Environments and snapshots, rogue and non-compliant flags, ahead and behind counts, in colour."""
     for pattern, colour in _PALETTE:
-        text = pattern.sub(lambda m, c=colour: f"{c}{m.group()}{_RESET}", text)
+        text = pattern.sub(_wrap(colour), text)
     return text
+
+
+def _wrap(colour: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: f"{colour}{match.group()}{_RESET}"
 
 
 def pager_command(environ: Mapping[str, str], *, cwd: str | None, enabled: Callable[[], bool]) -> str | None:
@@ -70,7 +75,7 @@ def page(text: str, command: str, environ: Mapping[str, str]) -> None:
     env.setdefault("LESS", "FRX")
     env.setdefault("LV", "-c")
     sys.stdout.flush()
-    with subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env, text=True) as pager:  # noqa: S602
+    with subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env, text=True) as pager:
         try:
             assert pager.stdin is not None
             pager.stdin.write(text)
@@ -80,10 +85,19 @@ def page(text: str, command: str, environ: Mapping[str, str]) -> None:
         pager.wait()
 
 
-class Progress:
-    """`title: done/total` on stderr, redrawn in place, shown only on a terminal and after `delay` seconds."""
+def progress_delay(environ: Mapping[str, str]) -> float:
+    """Seconds before progress shows: `GIT_PROGRESS_DELAY` as git reads it, else one."""
+    value = environ.get("GIT_PROGRESS_DELAY", "")
+    return float(value) if value.isdigit() else 1.0
 
-    def __init__(self, title: str, total: int | None = None, *, stream: TextIO | None = None, delay: float = 1.0):
+
+class Progress:
+    """`title: NN% (done/total)` on stderr, redrawn in place; only on a terminal and after `delay` seconds.
+
+    It ends its line itself (`, done.`) when `done` reaches `total`, as git's progress does.
+    """
+
+    def __init__(self, title: str, total: int, *, stream: TextIO | None = None, delay: float = 1.0) -> None:
         self.title = title
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
@@ -91,26 +105,13 @@ class Progress:
         self._start = time.monotonic()
         self._delay = delay
         self._shown = False
-        self._done = 0
 
     def update(self, done: int) -> None:
         """Record progress; draws only when it is worth showing."""
-        self._done = done
-        if self.enabled and (self._shown or time.monotonic() - self._start >= self._delay):
-            self._draw("")
-
-    def advance(self, step: int = 1) -> None:
-        """One more item done."""
-        self.update(self._done + step)
-
-    def finish(self) -> None:
-        """End the line with `, done.` as git does, if anything was shown."""
-        if self._shown:
-            self._draw(", done.\n")
-
-    def _draw(self, end: str) -> None:
-        count = f"{self._done}/{self.total}" if self.total else str(self._done)
-        percent = f"{self._done * 100 // self.total:3d}% " if self.total else ""
-        self.stream.write(f"\r{self.title}: {percent}({count}){end}")
+        if not self.enabled or not (self._shown or time.monotonic() - self._start >= self._delay):
+            return
+        percent = done * 100 // self.total if self.total else 100
+        end = ", done.\n" if done >= self.total else ""
+        self.stream.write(f"\r{self.title}: {percent:3d}% ({done}/{self.total}){end}")
         self.stream.flush()
         self._shown = True

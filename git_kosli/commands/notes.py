@@ -41,6 +41,6 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
         for f in facts
         if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
     }
-    changed = write_notes(app.paths, texts, command="notes")
+    changed = write_notes(app.paths, texts, command="notes", progress=app.progress("Writing notes", len(texts)))
     state = "wrote" if changed else "up to date:"
     click.echo(f"{state} notes for {len(texts)} commit{'s' if len(texts) != 1 else ''} in refs/notes/kosli")
