@@ -77,7 +77,9 @@ def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli) -> None:
     [({}, False), ({"color.ui": "always"}, True), ({"color.ui": "always", "color.kosli": "false"}, False),
      ({"color.kosli": "always"}, True)],
 )
-def test_color_follows_git_config_through_a_pipe(deployed: GitRepo, run_cli, config: dict[str, str], coloured: bool) -> None:
+def test_color_follows_git_config_through_a_pipe(
+    deployed: GitRepo, run_cli, config: dict[str, str], coloured: bool
+) -> None:
     for key, value in config.items():
         git(deployed.path, "config", key, value)
 
