@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+MANPAGE := $(VENV)/share/man/man1/git-kosli.1
 DEMO_DIR ?= kosli-demo
 
 .PHONY: demo test bench clean
@@ -12,10 +13,14 @@ $(BIN)/git-kosli: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-demo: $(BIN)/git-kosli
+# man finds it from $(BIN) on PATH, so `git kosli --help` opens it; regenerated when the commands change.
+$(MANPAGE): $(BIN)/git-kosli $(wildcard git_kosli/*.py git_kosli/commands/*.py)
+	$(BIN)/python -m git_kosli.manpage $@
+
+demo: $(BIN)/git-kosli $(MANPAGE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" git kosli demo $(DEMO_DIR)
 
-test: $(BIN)/git-kosli
+test: $(BIN)/git-kosli $(MANPAGE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 # Benchmarks against plain git (not part of `make test`): make bench SIZES=10000,100000,1000000

@@ -25,6 +25,7 @@ COMMANDS = {
     "demo": "git_kosli.commands.demo:demo",
     "hook": "git_kosli.commands.hook:hook",
     "diff": "git_kosli.commands.diff:diff",
+    "help": "git_kosli.commands.help:help_",
     "log": "git_kosli.commands.log:log",
     "notes": "git_kosli.commands.notes:notes",
     "pre-push": "git_kosli.commands.pre_push:pre_push",
@@ -56,7 +57,7 @@ def terminal_options() -> list[click.Option]:
         click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_remember("color", "never"),
                      help="Same as --color=never."),
         click.Option(["--no-pager"], is_flag=True, expose_value=False, callback=_remember("no-pager"),
-                     help="Do not pipe long output into the pager."),
+                     help="Do not pipe long output into the pager. These three options work on every command."),
     ]
 
 
@@ -90,13 +91,16 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="git kosli", message="%(prog)s version %(version)s")
-@click.option("--source", type=click.Choice(["kosli", "local"]), help="Read Kosli (default when an org is set) or the embedded store.")
+@click.option("--source", type=click.Choice(["kosli", "local"]),
+              help="Read Kosli (default when an org is set) or the embedded store.")
 @click.option("--org", metavar="ORG", help="The Kosli organization (default: KOSLI_ORG, kosli.org).")
 @click.option("--host", metavar="URL", help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com).")
 @click.option("--offline", is_flag=True, help="Answer from the cache of what was fetched before; no requests.")
 @click.option("--debug", is_flag=True, help="Print each request to Kosli (method, URL, status, time) on stderr.")
 @click.pass_context
-def cli(ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool) -> None:
+def cli(  # noqa: FBT001 - click passes flags positionally
+    ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool
+) -> None:
     """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
     from git_kosli.context import AppContext
 

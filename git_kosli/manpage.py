@@ -1,0 +1,134 @@
+"""`git-kosli.1`, generated from the click commands so that it never drifts from them.
+
+`git kosli --help` is turned by git into `man git-kosli`; `make` installs the page in the
+venv's `share/man/man1`, which man finds from the venv's `bin` on PATH. Run
+`python -m git_kosli.manpage [FILE]` to write it anywhere else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from git_kosli import __version__
+
+SHARED = frozenset({"color", "no_color", "no_pager"})  # every command takes them; listed once, under OPTIONS
+EXIT_STATUS = (
+    ("0", "Success."),
+    ("1", "A \"no\" answer: the snapshots differ (diff), the commit is not running (where)."),
+    ("128", "A fatal error, printed as one line starting with fatal:."),
+    ("129", "A usage error, printed with the command's usage line."),
+)
+
+
+def commands(group: click.Group, ctx: click.Context) -> Iterator[tuple[str, click.Command, click.Context]]:
+    """Every command and subcommand, with its full name (`snapshot show`), in the order `--help` lists them."""
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        sub_ctx = click.Context(command, info_name=name, parent=ctx)
+        yield name, command, sub_ctx
+        if isinstance(command, click.Group):
+            for sub_name, sub, sub_sub_ctx in commands(command, sub_ctx):
+                yield f"{name} {sub_name}", sub, sub_sub_ctx
+
+
+def render(root: click.Group) -> str:
+    """The whole page in roff."""
+    ctx = click.Context(root, info_name="git kosli")
+    lines = [
+        f'.TH GIT-KOSLI 1 "" "git-kosli {__version__}" "Git Manual"',
+        ".SH NAME",
+        r"git-kosli \- " + _escape(_first_line(root.help)),
+        ".SH SYNOPSIS",
+        ".nf",
+        r"\fBgit kosli\fR [\fIOPTIONS\fR] \fICOMMAND\fR [\fIARGS\fR]",
+        *(rf"\fBgit kosli {name}\fR {_escape(_arguments(command, sub))}" for name, command, sub in commands(root, ctx)
+          if not isinstance(command, click.Group)),
+        ".fi",
+        ".SH DESCRIPTION",
+        *_paragraphs(root.help or ""),
+        ".SH OPTIONS",
+        *_options(root, ctx),
+        ".SH COMMANDS",
+    ]
+    for name, command, sub in commands(root, ctx):
+        lines += [f'.SS "git kosli {name}"', *_paragraphs(command.help or ""), *_options(command, sub, shared=False)]
+    lines += [".SH SETTINGS", *_settings()]
+    lines += [".SH EXIT STATUS"]
+    for code, meaning in EXIT_STATUS:
+        lines += [".TP", rf"\fB{code}\fR", _escape(meaning)]
+    lines += [".SH SEE ALSO", r"\fBgit-bisect\fR(1), \fBgit-notes\fR(1), \fBgithooks\fR(5)"]
+    return "\n".join(lines) + "\n"
+
+
+def _arguments(command: click.Command, ctx: click.Context) -> str:
+    pieces = [p.make_metavar(ctx) for p in command.params if isinstance(p, click.Argument)]
+    return " ".join(["[OPTIONS]", *pieces])
+
+
+def _options(command: click.Command, ctx: click.Context, *, shared: bool = True) -> list[str]:
+    """Each option and its help; `shared=False` leaves out --color and --no-pager, said once for all."""
+    out = []
+    for param in command.params:
+        record = param.get_help_record(ctx)
+        if record is None or isinstance(param, click.Argument) or (not shared and param.name in SHARED):
+            continue
+        names, help_text = record
+        out += [".TP", rf"\fB{_escape(names)}\fR", _escape(help_text)]
+    return out
+
+
+def _settings() -> list[str]:
+    from git_kosli.settings import KEYS
+
+    out = _paragraphs(
+        "Highest first: command-line option, KOSLI_* variable, git config kosli.*, the Kosli CLI's config file "
+        "(KOSLI_CONFIG_FILE, else ~/.kosli.yml), default. git kosli config shows the result."
+    )
+    for key in KEYS:
+        names = ", ".join(filter(None, (key.env, key.git)))
+        default = f" (default: {key.default})" if key.default else ""
+        out += [".TP", rf"\fB{_escape(names)}\fR", _escape(key.help + default)]
+    return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        if block.strip() and not block.strip().startswith("\b"):
+            out += [".PP", _escape(" ".join(line.strip() for line in block.splitlines()))]
+    return out
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text else ""
+
+
+def _escape(text: str) -> str:
+    """Text safe in roff: backslashes doubled, no line starting with a control character."""
+    text = text.replace("\\", "\\\\").replace("-", "\\-")
+    return "\\&" + text if text.startswith((".", "'")) else text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the page, or write it to the file named."""
+    from git_kosli.cli import cli
+
+    args = sys.argv[1:] if argv is None else argv
+    page = render(cli)
+    if not args:
+        sys.stdout.write(page)
+        return 0
+    target = Path(args[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Help as git's own commands have it: a man page generated from the commands, `help`, `-h`, usage errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from git_kosli.cli import COMMANDS, cli
+from git_kosli.manpage import commands, render
+from git_kosli.settings import KEYS
+
+ALL = [name for name, _, _ in commands(cli, click.Context(cli, info_name="git kosli"))]
+INSTALLED = Path(sys.prefix) / "share" / "man" / "man1" / "git-kosli.1"
+
+
+def test_the_man_page_lists_every_command_option_and_setting() -> None:
+    page = render(cli)
+
+    assert set(COMMANDS) <= {name.split()[0] for name in ALL}
+    for name in ALL:
+        assert f'.SS "git kosli {name}"' in page
+    for name, command, _ in commands(cli, click.Context(cli, info_name="git kosli")):
+        for option in (p for p in command.params if isinstance(p, click.Option) and not p.hidden):
+            roff = option.opts[0].replace("-", "\\-")
+            assert f"\\fB{roff}" in page, f"git kosli {name} {option.opts[0]}"
+    for key in KEYS:
+        assert key.env in page
+    assert "snapshot show" in ALL and "hook install" in ALL
+
+
+def test_the_installed_man_page_is_the_current_one() -> None:
+    assert INSTALLED.read_text() == render(cli), "run make: the page is regenerated from the commands"
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="needs man")
+def test_git_kosli_help_opens_the_man_page(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "MANPAGER": "cat", "MANWIDTH": "80"}
+    env.pop("MANPATH", None)
+
+    shown = subprocess.run(["git", "kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           check=False)
+    warnings = subprocess.run(["man", "--warnings", "-l", str(INSTALLED)], env=env, capture_output=True, text=True,
+                              check=False)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.lstrip().startswith("GIT-KOSLI(1)")
+    assert "git kosli snapshot show" in shown.stdout
+    assert warnings.stderr == ""
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_h_on_every_command(name: str, run_cli) -> None:
+    result = run_cli(*name.split(), "-h")
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: git kosli {name} ")
+
+
+def test_help_command_without_man(run_cli) -> None:
+    direct = run_cli("snapshot", "show", "-h")
+    helped = run_cli("help", "snapshot", "show")
+    top = run_cli("help")
+    unknown = run_cli("help", "deploy")
+
+    assert (helped.exit_code, helped.stdout) == (0, direct.stdout)
+    assert top.stdout.startswith("Usage: git kosli [OPTIONS] COMMAND [ARGS]...")
+    assert all(f"  {name} " in top.stdout for name in COMMANDS)
+    assert unknown.exit_code == 129
+    assert unknown.stderr == "error: 'deploy' is not a git kosli command; see 'git kosli help'\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [(["diff", "aws-beta"], "usage: git kosli diff [OPTIONS] SNAP1 SNAP2"),
+     (["log", "--bogus", "x"], "usage: git kosli log [OPTIONS] ENV"),
+     (["frobnicate"], "usage: git kosli [OPTIONS] COMMAND [ARGS]...")],
+)
+def test_usage_errors_exit_129_with_the_usage_line(args: list[str], usage: str, run_cli) -> None:
+    result = run_cli(*args)
+
+    assert result.exit_code == 129
+    assert result.stderr.startswith("error: ")
+    assert usage in result.stderr
