@@ -21,6 +21,8 @@ from git_kosli.errors import ExitCode, KosliError, UsageError
 # name -> "module:attribute"; a command's module is imported only when it runs.
 COMMANDS = {
     "bisect": "git_kosli.commands.bisect:bisect",
+    "completion": "git_kosli.commands.completion:completion",
+    "__complete": "git_kosli.commands.completion:complete",
     "config": "git_kosli.commands.config:config",
     "demo": "git_kosli.commands.demo:demo",
     "hook": "git_kosli.commands.hook:hook",
@@ -79,7 +81,7 @@ class LazyGroup(click.Group):
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        return sorted({*super().list_commands(ctx), *(name for name in self.lazy if not name.startswith("_"))})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:

@@ -95,6 +95,13 @@ class AppContext:
 
         return self._keep(GitHistory(self.paths))
 
+    def history_refs(self) -> list[str]:
+        """Branch and tag names, for completing revisions."""
+        from git_kosli.gitcmd import run_git
+
+        listed = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads/", "refs/tags/"], cwd=self.paths.cwd)
+        return ["HEAD", *listed.stdout.split()]
+
     def store(self, *, create: bool) -> Store:
         """The embedded store; read-only commands do not create one."""
         from git_kosli.store import Store, store_path
