@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from git_kosli.annotations import CommitFacts, builds, commit_facts, episodes_by_commit
+from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git_history import GitHistory
 from git_kosli.gitcmd import run_git
@@ -53,6 +53,7 @@ class BisectPlan:
     target: RepoChange
     other_changes: tuple[RepoChange, ...]
     candidates: tuple[Candidate, ...]
+    builds: Mapping[CommitSha, Build]  # the candidates and ends that produced an artifact seen running
 
     @property
     def old_commit(self) -> CommitSha:
@@ -201,10 +202,13 @@ def plan_bisect(
     histories = load_histories(source, [])
     facts = annotate(commits, history, histories, matcher)
     subjects = history.subjects(commits)
+    in_range = {*commits, target.old_commit}
+    built = {sha: b for sha, b in builds(histories.values(), matcher.commit_of).items() if sha in in_range}
     return BisectPlan(
         old=old,
         new=new,
         target=target,
         other_changes=tuple(c for c in changes if c is not target),
         candidates=tuple(Candidate(f.commit, subjects[f.commit], f) for f in facts),
+        builds=built,
     )

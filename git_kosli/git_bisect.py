@@ -58,14 +58,14 @@ def start(
     return result
 
 
-def reset(paths: RepoPaths) -> GitResult:
-    """`git bisect reset`, and forget our own state."""
+def reset(paths: RepoPaths, commit: str | None = None) -> GitResult:
+    """`git bisect reset [COMMIT]`, and forget our own state."""
     state_file(paths).unlink(missing_ok=True)
-    return run_git(["bisect", "reset"], cwd=_top(paths), check=False)
+    return run_git(["bisect", "reset", *([commit] if commit else [])], cwd=_top(paths), check=False)
 
 
 def _top(paths: RepoPaths) -> Path:
-    """git bisect runs only from the top of the working tree (or anywhere in a bare repository)."""
+    """Git bisect runs only from the top of the working tree (or anywhere in a bare repository)."""
     return paths.toplevel or paths.cwd
 
 
@@ -89,3 +89,67 @@ def save_state(paths: RepoPaths, state: Mapping[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(state, indent=2) + "\n")
     temporary.replace(path)
+
+
+def load_state(paths: RepoPaths) -> dict[str, Any] | None:
+    """Our facts about the bisect in progress, or None when git kosli did not start it."""
+    path = state_file(paths)
+    if not bisect_start_file(paths).exists() or not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def mark(paths: RepoPaths, term: str, rev: str) -> GitResult:
+    """`git bisect good|bad|skip REV`: git records it (and its log) and checks out its next choice."""
+    result = run_git(["bisect", term, rev], cwd=_top(paths), check=False)
+    if result.returncode != 0:
+        raise GitCommandError(f"git bisect {term} {rev[:12]} failed: {(result.stderr or result.stdout).strip()}")
+    return result
+
+
+def next_step(paths: RepoPaths) -> GitResult:
+    """`git bisect next`: git's own midpoint of what remains, checked out."""
+    return run_git(["bisect", "next"], cwd=_top(paths), check=False)
+
+
+def marks(paths: RepoPaths) -> dict[str, list[str]]:
+    """The commits marked so far: `bad` (one), `good` and `skip` (several)."""
+    listed = run_git(["for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/"], cwd=paths.cwd).stdout
+    found: dict[str, list[str]] = {"bad": [], "good": [], "skip": []}
+    for line in listed.splitlines():
+        ref, sha = line.split()
+        kind = ref.removeprefix("refs/bisect/").split("-", 1)[0]
+        if kind in found:
+            found[kind].append(sha)
+    return found
+
+
+def remaining(paths: RepoPaths, *, first_parent: bool, pathspec: Sequence[str]) -> list[str]:
+    """The commits still in question, children first: reachable from bad, not from any good, not skipped."""
+    marked = marks(paths)
+    if not marked["bad"]:
+        return []
+    args = ["rev-list", *(["--first-parent"] if first_parent else []), marked["bad"][0]]
+    args += [f"^{sha}" for sha in marked["good"]] + ["--", *pathspec]
+    skipped = set(marked["skip"])
+    return [sha for sha in run_git(args, cwd=paths.cwd).stdout.split() if sha not in skipped]
+
+
+def current(paths: RepoPaths) -> str:
+    """The commit under test: BISECT_HEAD when bisecting without checkout, else HEAD."""
+    name = "BISECT_HEAD" if paths.git_path("BISECT_HEAD").exists() else "HEAD"
+    return run_git(["rev-parse", "--verify", name], cwd=paths.cwd).stdout.strip()
+
+
+def move_to(paths: RepoPaths, sha: str) -> None:
+    """Put a commit under test, as git does: move BISECT_HEAD (no checkout) or check it out."""
+    if paths.git_path("BISECT_HEAD").exists():
+        run_git(["update-ref", "--no-deref", "BISECT_HEAD", sha], cwd=paths.cwd)
+        return
+    result = run_git(["checkout", "--quiet", sha], cwd=_top(paths), check=False)
+    if result.returncode != 0:
+        raise GitCommandError(f"cannot check out {sha[:12]}: {result.stderr.strip()}")

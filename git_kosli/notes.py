@@ -8,7 +8,7 @@ so a concurrent writer makes us fail rather than lose its notes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from git_kosli.errors import GitCommandError
@@ -83,3 +83,21 @@ def _write_tree(store: BaseObjectStore, entries: Mapping[bytes, bytes], *, fanou
     store.add_object(top)
     return bytes(top.id)
 
+
+
+def read_notes(paths: RepoPaths, commits: Iterable[str]) -> dict[str, str]:
+    """The kosli notes of the commits that have one (full sha -> text), read in one pass."""
+    from dulwich.notes import NotesTree
+    from dulwich.repo import Repo
+
+    wanted = {sha.encode() for sha in commits}
+    found: dict[str, str] = {}
+    with Repo(str(paths.common_dir)) as repo:
+        tip = repo.refs.as_dict().get(NOTES_REF)
+        if tip is None or not wanted:
+            return found
+        store = repo.object_store
+        for obj, blob in NotesTree(store[store[tip].tree], store).list_notes():  # type: ignore[attr-defined,arg-type]
+            if obj in wanted:
+                found[obj.decode()] = store[blob].data.decode(errors="replace").strip()  # type: ignore[attr-defined]
+    return found

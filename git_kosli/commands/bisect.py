@@ -33,6 +33,8 @@ def bisect() -> None:
 @click.option("--artifact", metavar="NAME", help="The artifact (name or flow) to bisect when several changed.")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges (passed to git bisect).")
 @click.option("--no-checkout", is_flag=True, help="Do not touch the working tree; git moves BISECT_HEAD instead.")
+@click.option("--built-first", is_flag=True,
+              help="Test commits that produced an artifact first (no build needed), then the unbuilt span.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @pass_app
 def start(
@@ -43,6 +45,7 @@ def start(
     artifact: str | None,
     first_parent: bool,
     no_checkout: bool,
+    built_first: bool,
     as_json: bool,
 ) -> int:
     """Start `git bisect` with bad = the commit running in NEW and good = the one in OLD.
@@ -76,8 +79,11 @@ def start(
     )
     plan_json = bisect_json(plan)
     try:
-        write_notes(app.paths, {c.commit: "\n".join(c.facts.lines(full=True)) for c in plan.candidates}, command="bisect")
-        git_bisect.save_state(app.paths, _state(plan_json))
+        facts = {c.commit: "\n".join(c.facts.lines(full=True)) for c in plan.candidates}
+        write_notes(app.paths, facts, command="bisect")
+        git_bisect.save_state(app.paths, _state(plan_json, plan, built_first=built_first, first_parent=first_parent,
+                                               pathspec=pathspec))
+        position = _session(app).advance() if built_first else None
     except BaseException:
         git_bisect.reset(app.paths)  # no half-started bisect
         raise
@@ -86,10 +92,175 @@ def start(
         click.echo(started.stdout, err=True, nl=False)
     else:
         app.show(bisect_text(plan) + "\n")
-        click.echo(started.stdout, nl=False)
+        if position is None:
+            click.echo(started.stdout, nl=False)
+        else:
+            count = sum(1 for c in plan.candidates if c.commit in plan.builds and c.commit != plan.new_commit)
+            click.echo(f"Built commits first: {count} of {len(plan.candidates)} candidates produced an artifact.")
+            click.echo(_position_text(app, position))
     return 0
 
 
-def _state(document: dict[str, Any]) -> dict[str, Any]:
-    """What later `git kosli bisect` steps need to know of this session."""
-    return {key: document[key] for key in ("old", "new", "artifact")}
+def _state(document: dict[str, Any], plan: Any, **options: Any) -> dict[str, Any]:
+    """What later `git kosli bisect` steps need to know of this session (git keeps the rest)."""
+    builds = {sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow, "display": b.display}
+              for sha, b in plan.builds.items()}
+    phase = "built" if options["built_first"] else "unbuilt"
+    return {**{key: document[key] for key in ("old", "new", "artifact")}, "builds": builds, "phase": phase,
+            "first_parent": options["first_parent"], "pathspec": list(options["pathspec"])}
+
+
+def _session(app: AppContext) -> Any:
+    from git_kosli.bisect_session import Session
+
+    return Session(app.paths, app.history.parents)
+
+
+def _position_text(app: AppContext, position: Any) -> str:
+    """What is under test now, and in which phase."""
+    from git_kosli.model import short
+
+    subject = app.history.subjects([position.commit]).get(position.commit, "")
+    lines = []
+    if position.span is not None:
+        span = position.span
+        good = short(span.good_build) if span.good_build else "the old end"
+        lines.append(f"Narrowed to two consecutive builds: last good build {good}, first bad build "
+                     f"{short(span.bad_build)}, {span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} "
+                     f"between; bisecting them as git does.")
+    if position.phase == "built":
+        build = _session(app).builds[position.commit]
+        lines.append(f"Testing build {short(position.commit)} ({build['display'] or build['artifact']}): "
+                     f"{position.remaining} commits left; deploy this artifact, then mark it with "
+                     f"'git kosli bisect good|bad'.")
+    else:
+        lines.append(f"Testing {short(position.commit)}: {position.remaining} commits left.")
+    lines.append(f"[{position.commit}] {subject}")
+    return "\n".join(lines)
+
+
+def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
+    from git_kosli.bisect_session import _FIRST_BAD
+
+    session = _session(app)
+    commit = app.history.resolve_or_none(revision) if revision else None
+    if revision and commit is None:
+        from git_kosli.errors import UnknownRevisionError
+
+        raise UnknownRevisionError(f"unknown revision '{revision}'")
+    said = session.mark(verdict, commit or _current(app))
+    if _FIRST_BAD.search(said) or "only 'skip'ped" in said:
+        click.echo(said, nl=False)
+        return
+    click.echo(_position_text(app, session.advance()))
+
+
+def _current(app: AppContext) -> str:
+    from git_kosli import git_bisect
+
+    return git_bisect.current(app.paths)
+
+
+@bisect.command("good")
+@click.argument("revision", required=False)
+@pass_app
+def good(app: AppContext, revision: str | None) -> None:
+    """Mark the commit under test (or REVISION) good through git, then move to the next one."""
+    _mark(app, "good", revision)
+
+
+@bisect.command("bad")
+@click.argument("revision", required=False)
+@pass_app
+def bad(app: AppContext, revision: str | None) -> None:
+    """Mark the commit under test (or REVISION) bad through git, then move to the next one."""
+    _mark(app, "bad", revision)
+
+
+@bisect.command("skip")
+@click.argument("revision", required=False)
+@pass_app
+def skip(app: AppContext, revision: str | None) -> None:
+    """Mark the commit under test (or REVISION) untestable through git, then move to the next one."""
+    _mark(app, "skip", revision)
+
+
+@bisect.command("next")
+@pass_app
+def next_(app: AppContext) -> None:
+    """Move to the next commit to test: the best built one while any is left, then git's own choice.
+
+    Use it after marking with plain `git bisect good|bad`, which knows nothing of builds.
+    """
+    click.echo(_position_text(app, _session(app).advance()))
+
+
+@bisect.command("view")
+@pass_app
+def view(app: AppContext) -> None:
+    """Show the remaining candidates with where they ran, the commit under test, and the phase."""
+    from git_kosli.model import short
+    from git_kosli.notes import read_notes
+    from git_kosli.render import table
+
+    session = _session(app)
+    remaining = session.remaining()
+    under_test = _current(app)
+    subjects = app.history.subjects(remaining)
+    notes = read_notes(app.paths, remaining)
+    rows = [["*" if sha == under_test else "", short(sha), "yes" if sha in session.builds else "",
+             subjects.get(sha, "")[:50], notes.get(sha, "")] for sha in remaining]
+    header = (f"{session.state.get('old')} -> {session.state.get('new')}: {len(remaining)} commits left, "
+              f"phase: {'built commits first' if session.phase == 'built' else 'unbuilt commits (git bisect)'}")
+    app.show(header + "\n\n" + table(rows, ["", "commit", "built", "subject", "deployments"]), long=True)
+
+
+bisect.add_command(view, "status")
+
+
+@bisect.command("reset")
+@click.argument("commit", required=False)
+@pass_app
+def reset(app: AppContext, commit: str | None) -> None:
+    """End the bisect (git bisect reset [COMMIT]) and forget git kosli's own state of it."""
+    from git_kosli import git_bisect
+
+    result = git_bisect.reset(app.paths, commit)
+    click.echo((result.stdout + result.stderr).strip() or "no bisect in progress")
+
+
+@bisect.command("run", context_settings={"ignore_unknown_options": True})
+@click.option("--deployed", is_flag=True,
+              help="While testing builds, give CMD the artifact (KOSLI_* variables) to deploy instead of a checkout.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_app
+def run(app: AppContext, deployed: bool, command: tuple[str, ...]) -> int:  # noqa: FBT001 - a click flag
+    """Run CMD at each step, as git bisect run: exit 0 good, 125 skip, 1-127 bad, 128 or more stops.
+
+    With --deployed, CMD gets KOSLI_ARTIFACT_NAME, KOSLI_FINGERPRINT, KOSLI_FLOW and KOSLI_GIT_COMMIT
+    while built commits are tested. Ends with the culprit, where it ran, and the steps of each phase.
+    """
+    from git_kosli.model import short
+
+    session = _session(app)
+
+    def step(phase: str, commit: str, verdict: str) -> None:
+        click.echo(f"{phase} step: {short(commit)} is {verdict}")
+
+    outcome = session.run(command, deployed=deployed, on_step=step)
+    if outcome.span is not None:
+        span = outcome.span
+        good_build = short(span.good_build) if span.good_build else "the old end"
+        click.echo(f"last good build {good_build}, first bad build {short(span.bad_build)}, "
+                   f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+    click.echo(f"steps: {outcome.steps['built']} on builds, {outcome.steps['unbuilt']} on unbuilt commits")
+    if outcome.culprit is None:
+        click.echo("the first bad commit could be any of: " + " ".join(short(s) for s in outcome.suspects))
+        return 1
+    from git_kosli.notes import read_notes
+
+    subject = app.history.subjects([outcome.culprit]).get(outcome.culprit, "")
+    where = read_notes(app.paths, [outcome.culprit]).get(outcome.culprit, "never deployed")
+    click.echo(f"culprit: {outcome.culprit} {subject}")
+    click.echo("\n".join(f"  {line}" for line in where.splitlines()))
+    return 0

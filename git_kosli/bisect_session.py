@@ -1,0 +1,155 @@
+"""A bisect session after `git kosli bisect start`: marks through git, built commits first, `run`.
+
+git keeps the bisect (refs/bisect/*, BISECT_LOG); this module keeps only what git cannot know,
+in the per-worktree state file: the builds in the range, the phase, the options of the start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from git_kosli import git_bisect
+from git_kosli.built_first import best_built
+from git_kosli.errors import BisectRefusedError
+from git_kosli.gitcmd import RepoPaths, run_git
+
+BUILT, UNBUILT = "built", "unbuilt"
+_FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
+_ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
+
+
+@dataclass(frozen=True)
+class Span:
+    """The end of the built phase: the last good build, the first bad build and the commits between."""
+
+    good_build: str | None
+    bad_build: str
+    unbuilt: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the session stands: the phase, the commit under test, and the span once narrowed."""
+
+    phase: str
+    commit: str
+    remaining: int
+    span: Span | None = None
+
+
+@dataclass
+class Outcome:
+    """How a `run` ended: the culprit, or the span git could not narrow (only skipped commits left)."""
+
+    culprit: str | None
+    suspects: list[str]
+    steps: dict[str, int] = field(default_factory=lambda: {BUILT: 0, UNBUILT: 0})
+    span: Span | None = None
+    log: list[tuple[str, str, str]] = field(default_factory=list)  # (phase, commit, verdict)
+
+
+class Session:
+    """The bisect in progress in one worktree, as git kosli started it."""
+
+    def __init__(self, paths: RepoPaths, parents: Callable[[str], Sequence[str]]) -> None:
+        state = git_bisect.load_state(paths)
+        if state is None:
+            raise BisectRefusedError("no git kosli bisect in progress here; start one with 'git kosli bisect OLD NEW'")
+        self.paths = paths
+        self.state = state
+        self._parents = parents
+
+    @property
+    def builds(self) -> Mapping[str, Mapping[str, Any]]:
+        """Built commits of the range (and its ends): sha -> artifact, fingerprint, flow."""
+        builds: Mapping[str, Mapping[str, Any]] = self.state.get("builds", {})
+        return builds
+
+    @property
+    def phase(self) -> str:
+        """`built` while built commits are proposed, then `unbuilt` (git's own bisect)."""
+        return str(self.state.get("phase", UNBUILT))
+
+    def remaining(self) -> list[str]:
+        """Commits still in question, children first."""
+        return git_bisect.remaining(
+            self.paths, first_parent=bool(self.state.get("first_parent")), pathspec=self.state.get("pathspec", [])
+        )
+
+    def advance(self) -> Position:
+        """Put the next commit under test: the best built one while any is left, else git's own choice."""
+        remaining = self.remaining()
+        bad = git_bisect.marks(self.paths)["bad"][0]
+        if self.phase == BUILT:
+            choice = best_built(remaining, self._parents, self.builds, bad=bad)
+            if choice is not None:
+                git_bisect.move_to(self.paths, choice.commit)
+                return Position(BUILT, choice.commit, len(remaining))
+            self.state["phase"] = UNBUILT
+            git_bisect.save_state(self.paths, self.state)
+            git_bisect.next_step(self.paths)
+            return Position(UNBUILT, git_bisect.current(self.paths), len(remaining), self.span(remaining, bad))
+        return Position(UNBUILT, git_bisect.current(self.paths), len(remaining))
+
+    def span(self, remaining: Sequence[str], bad: str) -> Span:
+        """The two consecutive builds the built phase narrowed the answer to."""
+        goods = [g for g in git_bisect.marks(self.paths)["good"] if g in self.builds]
+        closest = min(goods, key=lambda g: _count(self.paths, bad, g), default=None)
+        return Span(good_build=closest, bad_build=bad, unbuilt=max(0, len(remaining) - 1))
+
+    def mark(self, verdict: str, commit: str) -> str:
+        """Mark through git; returns git's output (which names the first bad commit when found)."""
+        return git_bisect.mark(self.paths, verdict, commit).stdout
+
+    def run(self, command: Sequence[str], *, deployed: bool, on_step: Callable[[str, str, str], None]) -> Outcome:
+        """`git bisect run` with built commits first; `deployed` hands the command the artifact instead.
+
+        The command's exit code says: 0 good, 125 skip, 1-127 bad, 128 and above stops the run.
+        """
+        outcome = Outcome(culprit=None, suspects=[])
+        position = self.advance()
+        while True:
+            env = dict(os.environ)
+            if deployed and position.phase == BUILT:
+                env.update(artifact_environment(position.commit, self.builds[position.commit]))
+            folder = self.paths.toplevel or self.paths.cwd
+            code = subprocess.run(list(command), cwd=folder, env=env, check=False).returncode
+            if code >= 128 or code < 0:
+                raise BisectRefusedError(
+                    f"bisect run stopped: '{' '.join(command)}' exited with {code} on {position.commit[:12]} "
+                    f"(128 or more aborts, as in git bisect run); the bisect is left as it is"
+                )
+            verdict = "good" if code == 0 else "skip" if code == 125 else "bad"
+            outcome.steps[position.phase] += 1
+            outcome.log.append((position.phase, position.commit, verdict))
+            on_step(position.phase, position.commit, verdict)
+            said = self.mark(verdict, position.commit)
+            found = _FIRST_BAD.search(said)
+            if found:
+                outcome.culprit = found.group(1)
+                return outcome
+            if _ONLY_SKIPPED in said:
+                outcome.suspects = re.findall(r"^([0-9a-f]{40})$", said, re.MULTILINE)
+                return outcome
+            position = self.advance()
+            if position.span is not None:
+                outcome.span = position.span
+
+
+def artifact_environment(commit: str, build: Mapping[str, Any]) -> dict[str, str]:
+    """What `run --deployed` tells the command about the artifact to deploy and probe."""
+    return {
+        "KOSLI_ARTIFACT_NAME": str(build.get("artifact", "")),
+        "KOSLI_FINGERPRINT": str(build.get("fingerprint", "")),
+        "KOSLI_FLOW": str(build.get("flow") or ""),
+        "KOSLI_GIT_COMMIT": commit,
+    }
+
+
+def _count(paths: RepoPaths, new: str, old: str) -> int:
+    return int(run_git(["rev-list", "--count", new, f"^{old}"], cwd=paths.cwd).stdout.strip() or 0)
