@@ -18,7 +18,7 @@ from git_kosli.built_first import best_built
 from git_kosli.errors import BisectRefusedError
 from git_kosli.gitcmd import RepoPaths, run_git
 
-BUILT, UNBUILT = "built", "unbuilt"
+BUILT, UNBUILT, DONE = "built", "unbuilt", "done"
 _FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
 _ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
 
@@ -92,8 +92,13 @@ class Session:
                 return Position(BUILT, choice.commit, len(remaining))
             self.state["phase"] = UNBUILT
             git_bisect.save_state(self.paths, self.state)
+            span = self.span(remaining, bad)
+            if remaining == [bad]:  # consecutive builds: nothing left to test
+                return Position(DONE, bad, 1, span)
             git_bisect.next_step(self.paths)
-            return Position(UNBUILT, git_bisect.current(self.paths), len(remaining), self.span(remaining, bad))
+            return Position(UNBUILT, git_bisect.current(self.paths), len(remaining), span)
+        if remaining == [bad]:
+            return Position(DONE, bad, 1)
         return Position(UNBUILT, git_bisect.current(self.paths), len(remaining))
 
     def span(self, remaining: Sequence[str], bad: str) -> Span:
@@ -106,25 +111,43 @@ class Session:
         """Mark through git; returns git's output (which names the first bad commit when found)."""
         return git_bisect.mark(self.paths, verdict, commit).stdout
 
-    def run(self, command: Sequence[str], *, deployed: bool, on_step: Callable[[str, str, str], None]) -> Outcome:
+    def verify(self, command: Sequence[str], *, deployed: bool) -> None:
+        """Run the command on the old and the new end first; refuse unless old is good and new is bad."""
+        ends = self.state.get("artifact") or {}
+        for end, wanted in (("old", "good"), ("new", "bad")):
+            commit = str(ends.get(f"{end}_commit") or "")
+            use_artifact = deployed and commit in self.builds
+            if not use_artifact:
+                git_bisect.move_to(self.paths, commit)
+            verdict = self._test(command, commit, deployed=use_artifact)
+            if verdict != wanted:
+                raise BisectRefusedError(
+                    f"--verify: the {end} end {commit[:12]} ({self.state.get(end)}) is {verdict}, not {wanted}, "
+                    f"by '{' '.join(command)}'; nothing was marked"
+                )
+
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        deployed: bool,
+        on_step: Callable[[str, str, str], None],
+        verify: bool = False,
+    ) -> Outcome:
         """`git bisect run` with built commits first; `deployed` hands the command the artifact instead.
 
         The command's exit code says: 0 good, 125 skip, 1-127 bad, 128 and above stops the run.
         """
+        if verify:
+            self.verify(command, deployed=deployed)
         outcome = Outcome(culprit=None, suspects=[])
         position = self.advance()
+        outcome.span = position.span
         while True:
-            env = dict(os.environ)
-            if deployed and position.phase == BUILT:
-                env.update(artifact_environment(position.commit, self.builds[position.commit]))
-            folder = self.paths.toplevel or self.paths.cwd
-            code = subprocess.run(list(command), cwd=folder, env=env, check=False).returncode
-            if code >= 128 or code < 0:
-                raise BisectRefusedError(
-                    f"bisect run stopped: '{' '.join(command)}' exited with {code} on {position.commit[:12]} "
-                    f"(128 or more aborts, as in git bisect run); the bisect is left as it is"
-                )
-            verdict = "good" if code == 0 else "skip" if code == 125 else "bad"
+            if position.phase == DONE:
+                outcome.culprit = position.commit
+                return outcome
+            verdict = self._test(command, position.commit, deployed=deployed and position.phase == BUILT)
             outcome.steps[position.phase] += 1
             outcome.log.append((position.phase, position.commit, verdict))
             on_step(position.phase, position.commit, verdict)
@@ -139,6 +162,20 @@ class Session:
             position = self.advance()
             if position.span is not None:
                 outcome.span = position.span
+
+    def _test(self, command: Sequence[str], commit: str, *, deployed: bool) -> str:
+        """good, bad or skip, from the command's exit code; 128 and above stops everything."""
+        env = dict(os.environ)
+        if deployed:
+            env.update(artifact_environment(commit, self.builds[commit]))
+        folder = self.paths.toplevel or self.paths.cwd
+        code = subprocess.run(list(command), cwd=folder, env=env, check=False).returncode
+        if code >= 128 or code < 0:
+            raise BisectRefusedError(
+                f"bisect run stopped: '{' '.join(command)}' exited with {code} on {commit[:12]} "
+                f"(128 or more aborts, as in git bisect run); the bisect is left as it is"
+            )
+        return "good" if code == 0 else "skip" if code == 125 else "bad"
 
 
 def artifact_environment(commit: str, build: Mapping[str, Any]) -> dict[str, str]:

@@ -79,7 +79,7 @@ def start(
     )
     plan_json = bisect_json(plan)
     try:
-        facts = {c.commit: "\n".join(c.facts.lines(full=True)) for c in plan.candidates}
+        facts: dict[str, str] = {c.commit: "\n".join(c.facts.lines(full=True)) for c in plan.candidates}
         write_notes(app.paths, facts, command="bisect")
         git_bisect.save_state(app.paths, _state(plan_json, plan, built_first=built_first, first_parent=first_parent,
                                                pathspec=pathspec))
@@ -128,14 +128,17 @@ def _position_text(app: AppContext, position: Any) -> str:
         lines.append(f"Narrowed to two consecutive builds: last good build {good}, first bad build "
                      f"{short(span.bad_build)}, {span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} "
                      f"between; bisecting them as git does.")
-    if position.phase == "built":
+    if position.phase == "done":
+        lines.append(f"{position.commit} is the first bad commit")
+    elif position.phase == "built":
         build = _session(app).builds[position.commit]
         lines.append(f"Testing build {short(position.commit)} ({build['display'] or build['artifact']}): "
                      f"{position.remaining} commits left; deploy this artifact, then mark it with "
                      f"'git kosli bisect good|bad'.")
     else:
         lines.append(f"Testing {short(position.commit)}: {position.remaining} commits left.")
-    lines.append(f"[{position.commit}] {subject}")
+    if position.phase != "done":
+        lines.append(f"[{position.commit}] {subject}")
     return "\n".join(lines)
 
 
@@ -232,9 +235,10 @@ def reset(app: AppContext, commit: str | None) -> None:
 @bisect.command("run", context_settings={"ignore_unknown_options": True})
 @click.option("--deployed", is_flag=True,
               help="While testing builds, give CMD the artifact (KOSLI_* variables) to deploy instead of a checkout.")
+@click.option("--verify", is_flag=True, help="First check that CMD says the old end is good and the new end bad.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_app
-def run(app: AppContext, deployed: bool, command: tuple[str, ...]) -> int:  # noqa: FBT001 - a click flag
+def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...]) -> int:  # noqa: FBT001
     """Run CMD at each step, as git bisect run: exit 0 good, 125 skip, 1-127 bad, 128 or more stops.
 
     With --deployed, CMD gets KOSLI_ARTIFACT_NAME, KOSLI_FINGERPRINT, KOSLI_FLOW and KOSLI_GIT_COMMIT
@@ -247,7 +251,7 @@ def run(app: AppContext, deployed: bool, command: tuple[str, ...]) -> int:  # no
     def step(phase: str, commit: str, verdict: str) -> None:
         click.echo(f"{phase} step: {short(commit)} is {verdict}")
 
-    outcome = session.run(command, deployed=deployed, on_step=step)
+    outcome = session.run(command, deployed=deployed, on_step=step, verify=verify)
     if outcome.span is not None:
         span = outcome.span
         good_build = short(span.good_build) if span.good_build else "the old end"
