@@ -132,6 +132,7 @@ class Session:
         *,
         deployed: bool,
         on_step: Callable[[str, str, str], None],
+        on_span: Callable[[Span], None] = lambda span: None,
         verify: bool = False,
     ) -> Outcome:
         """`git bisect run` with built commits first; `deployed` hands the command the artifact instead.
@@ -143,6 +144,8 @@ class Session:
         outcome = Outcome(culprit=None, suspects=[])
         position = self.advance()
         outcome.span = position.span
+        if position.span is not None:
+            on_span(position.span)
         while True:
             if position.phase == DONE:
                 outcome.culprit = position.commit
@@ -162,6 +165,7 @@ class Session:
             position = self.advance()
             if position.span is not None:
                 outcome.span = position.span
+                on_span(position.span)
 
     def _test(self, command: Sequence[str], commit: str, *, deployed: bool) -> str:
         """good, bad or skip, from the command's exit code; 128 and above stops everything."""

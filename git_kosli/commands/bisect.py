@@ -251,12 +251,12 @@ def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...])
     def step(phase: str, commit: str, verdict: str) -> None:
         click.echo(f"{phase} step: {short(commit)} is {verdict}")
 
-    outcome = session.run(command, deployed=deployed, on_step=step, verify=verify)
-    if outcome.span is not None:
-        span = outcome.span
+    def narrowed(span: Any) -> None:
         good_build = short(span.good_build) if span.good_build else "the old end"
         click.echo(f"last good build {good_build}, first bad build {short(span.bad_build)}, "
                    f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+
+    outcome = session.run(command, deployed=deployed, on_step=step, on_span=narrowed, verify=verify)
     click.echo(f"steps: {outcome.steps['built']} on builds, {outcome.steps['unbuilt']} on unbuilt commits")
     if outcome.culprit is None:
         click.echo("the first bad commit could be any of: " + " ".join(short(s) for s in outcome.suspects))
