@@ -19,8 +19,8 @@ from git_kosli.errors import BisectRefusedError
 from git_kosli.gitcmd import RepoPaths, run_git
 
 BUILT, UNBUILT, DONE = "built", "unbuilt", "done"
-_FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
-_ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
+FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
+ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
 
 
 @dataclass(frozen=True)
@@ -155,11 +155,11 @@ class Session:
             outcome.log.append((position.phase, position.commit, verdict))
             on_step(position.phase, position.commit, verdict)
             said = self.mark(verdict, position.commit)
-            found = _FIRST_BAD.search(said)
+            found = FIRST_BAD.search(said)
             if found:
                 outcome.culprit = found.group(1)
                 return outcome
-            if _ONLY_SKIPPED in said:
+            if ONLY_SKIPPED in said:
                 outcome.suspects = re.findall(r"^([0-9a-f]{40})$", said, re.MULTILINE)
                 return outcome
             position = self.advance()

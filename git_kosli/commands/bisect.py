@@ -143,7 +143,7 @@ def _position_text(app: AppContext, position: Any) -> str:
 
 
 def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
-    from git_kosli.bisect_session import _FIRST_BAD
+    from git_kosli.bisect_session import FIRST_BAD, ONLY_SKIPPED
 
     session = _session(app)
     commit = app.history.resolve_or_none(revision) if revision else None
@@ -152,7 +152,7 @@ def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
 
         raise UnknownRevisionError(f"unknown revision '{revision}'")
     said = session.mark(verdict, commit or _current(app))
-    if _FIRST_BAD.search(said) or "only 'skip'ped" in said:
+    if FIRST_BAD.search(said) or ONLY_SKIPPED in said:
         click.echo(said, nl=False)
         return
     click.echo(_position_text(app, session.advance()))
@@ -164,28 +164,20 @@ def _current(app: AppContext) -> str:
     return git_bisect.current(app.paths)
 
 
-@bisect.command("good")
-@click.argument("revision", required=False)
-@pass_app
-def good(app: AppContext, revision: str | None) -> None:
-    """Mark the commit under test (or REVISION) good through git, then move to the next one."""
-    _mark(app, "good", revision)
+def _marking(verdict: str, meaning: str) -> click.Command:
+    """`git kosli bisect good|bad|skip [REVISION]`: one command per verdict."""
+
+    @click.argument("revision", required=False)
+    @pass_app
+    def mark(app: AppContext, revision: str | None) -> None:
+        _mark(app, verdict, revision)
+
+    help_text = f"Mark the commit under test (or REVISION) {meaning} through git, then move to the next one."
+    return click.command(verdict, help=help_text)(mark)
 
 
-@bisect.command("bad")
-@click.argument("revision", required=False)
-@pass_app
-def bad(app: AppContext, revision: str | None) -> None:
-    """Mark the commit under test (or REVISION) bad through git, then move to the next one."""
-    _mark(app, "bad", revision)
-
-
-@bisect.command("skip")
-@click.argument("revision", required=False)
-@pass_app
-def skip(app: AppContext, revision: str | None) -> None:
-    """Mark the commit under test (or REVISION) untestable through git, then move to the next one."""
-    _mark(app, "skip", revision)
+for _verdict, _meaning in (("good", "good"), ("bad", "bad"), ("skip", "untestable")):
+    bisect.add_command(_marking(_verdict, _meaning))
 
 
 @bisect.command("next")
