@@ -9,7 +9,6 @@ are grouped by endpoint, so the bound (environments x pages, never commits) can 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,8 @@ def bisect_requests(repo: Path, good: str, bad: str) -> tuple[Run, Run]:
 
     with Store(store_path(repo / ".git"), create=False) as store:
         snapshots = [s for env in synthetic.ENVIRONMENTS for s in store.history(EnvName(env))]
-    shutil.rmtree(repo / ".git" / "kosli", ignore_errors=True)
+    for cache in (repo / ".git" / "kosli").glob("cache-*.sqlite*"):  # a cold cache; the embedded store stays
+        cache.unlink()
     with KosliServer(org="bench") as server:
         server.add(*snapshots)
         server.add(*synthetic.range_snapshots(good, bad))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import kosli_requests, synthetic  # noqa: E402
+from bench import kosli_requests, synthetic
 
 WORK = Path(os.environ.get("BENCH_DIR", Path(__file__).resolve().parents[1] / ".bench"))
 RUNS = 5
@@ -45,11 +45,14 @@ def measure(command: list[str] | Callable[[], None], cwd: Path, *, setup: Callab
             peaks.append(0.0)
             continue
         probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                 "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
+                 "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
                  "input=sys.stdin.read().encode()); "
-                 "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+                 "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, "
+                 "r.stderr.decode()[-300:].replace(chr(10), ' '))")
         out = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, env=ENV, input=stdin or "",
-                             capture_output=True, text=True, check=True).stdout.split()
+                             capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
+        if int(out[2]) not in (0, 1):  # 1 is a "no" answer (diff); anything else means the figure is meaningless
+            raise SystemExit(f"{' '.join(command)} failed (exit {out[2]}): {out[3] if len(out) > 3 else ''}")
         times.append(float(out[0]))
         peaks.append(int(out[1]) / 1024)
     return Timing(statistics.median(times), max(peaks))
