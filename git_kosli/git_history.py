@@ -222,6 +222,11 @@ class GitHistory:
         return int(run_git(["rev-list", "--count", new, f"^{old}", "--"], cwd=self.paths.cwd).stdout.strip())
 
     def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
-        """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`."""
-        return not self.exclusive(include=[ancestor], exclude=[descendant])
+        """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`.
+
+        Asked of git, which answers from the commit-graph's generation numbers in milliseconds,
+        where a walk here would cover the whole range in between (10,000 commits in a large bisect).
+        """
+        asked = run_git(["merge-base", "--is-ancestor", ancestor, descendant], cwd=self.paths.cwd, check=False)
+        return asked.returncode == 0
 
