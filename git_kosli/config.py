@@ -47,6 +47,16 @@ class GitConfig:
         ]
 
 
+def git_bool(value: str | None) -> bool | None:
+    """A boolean as git spells one (true/yes/on/1, false/no/off/0, any case); None for anything else."""
+    word = (value or "").strip().lower()
+    if word in ("true", "yes", "on", "1"):
+        return True
+    if word in ("false", "no", "off", "0"):
+        return False
+    return None
+
+
 def _canonical(key: str) -> str:
     """Section and variable names are case-insensitive; a subsection is not."""
     section, _, rest = key.partition(".")

@@ -68,6 +68,7 @@ class AppContext:
 
     def _paging_enabled(self) -> bool:
         """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
+        from git_kosli.config import git_bool
         from git_kosli.errors import NotARepositoryError
 
         if self.terminal.get("no-pager"):
@@ -76,7 +77,7 @@ class AppContext:
             setting = self.config.get_or_none("pager.kosli")
         except NotARepositoryError:
             return True
-        return (setting or "true").lower() not in ("false", "no", "off", "0")
+        return git_bool(setting) is not False
 
     @cached_property
     def paths(self) -> RepoPaths:

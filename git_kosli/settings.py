@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from git_kosli.config import GitConfig
+from git_kosli.config import GitConfig, git_bool
 from git_kosli.errors import KosliError
 
 DEFAULT_HOST = "https://app.kosli.com"
@@ -120,7 +120,7 @@ class KosliSettings:
     @property
     def debug(self) -> bool:
         """Print each request on stderr."""
-        return (self.get("debug") or "").lower() in ("1", "true", "yes", "on")
+        return git_bool(self.get("debug")) is True
 
     def _number(self, name: str, *, integer: bool = False) -> float:
         raw = self.get(name) or ""

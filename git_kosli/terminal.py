@@ -32,7 +32,9 @@ _PALETTE: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def in_git_pager(environ: Mapping[str, str]) -> bool:
     """True when git started a pager for us (`pager.kosli`, `git -p kosli`)."""
-    return environ.get("GIT_PAGER_IN_USE", "").lower() in ("1", "true", "yes", "on")
+    from git_kosli.config import git_bool
+
+    return git_bool(environ.get("GIT_PAGER_IN_USE")) is True
 
 
 def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bool, cwd: str | None = None) -> bool:
