@@ -75,16 +75,20 @@ class Session:
         """`built` while built commits are proposed, then `unbuilt` (git's own bisect)."""
         return str(self.state.get("phase", UNBUILT))
 
-    def remaining(self) -> list[str]:
-        """Commits still in question, children first."""
+    def remaining(self, marks: Mapping[str, list[str]] | None = None) -> list[str]:
+        """Commits still in question, children first (`marks`: git's marks, when already read)."""
         return git_bisect.remaining(
-            self.paths, first_parent=bool(self.state.get("first_parent")), pathspec=self.state.get("pathspec", [])
+            self.paths,
+            first_parent=bool(self.state.get("first_parent")),
+            pathspec=self.state.get("pathspec", []),
+            marked=marks,
         )
 
     def advance(self) -> Position:
         """Put the next commit under test: the best built one while any is left, else git's own choice."""
-        remaining = self.remaining()
-        bad = git_bisect.marks(self.paths)["bad"][0]
+        marks = git_bisect.marks(self.paths)
+        remaining = self.remaining(marks)
+        bad = marks["bad"][0]
         if self.phase == BUILT:
             choice = best_built(remaining, self._parents, self.builds, bad=bad)
             if choice is not None:
@@ -92,7 +96,7 @@ class Session:
                 return Position(BUILT, choice.commit, len(remaining))
             self.state["phase"] = UNBUILT
             git_bisect.save_state(self.paths, self.state)
-            span = self.span(remaining, bad)
+            span = self.span(remaining, bad, marks["good"])
             if remaining == [bad]:  # consecutive builds: nothing left to test
                 return Position(DONE, bad, 1, span)
             git_bisect.next_step(self.paths)
@@ -101,9 +105,9 @@ class Session:
             return Position(DONE, bad, 1)
         return Position(UNBUILT, git_bisect.current(self.paths), len(remaining))
 
-    def span(self, remaining: Sequence[str], bad: str) -> Span:
-        """The two consecutive builds the built phase narrowed the answer to."""
-        goods = [g for g in git_bisect.marks(self.paths)["good"] if g in self.builds]
+    def span(self, remaining: Sequence[str], bad: str, good: Sequence[str]) -> Span:
+        """The two consecutive builds the built phase narrowed the answer to (`good`: the commits marked good)."""
+        goods = [g for g in good if g in self.builds]
         closest = min(goods, key=lambda g: _count(self.paths, bad, g), default=None)
         return Span(good_build=closest, bad_build=bad, unbuilt=max(0, len(remaining) - 1))
 

@@ -128,9 +128,14 @@ def marks(paths: RepoPaths) -> dict[str, list[str]]:
     return found
 
 
-def remaining(paths: RepoPaths, *, first_parent: bool, pathspec: Sequence[str]) -> list[str]:
-    """The commits still in question, children first: reachable from bad, not from any good, not skipped."""
-    marked = marks(paths)
+def remaining(
+    paths: RepoPaths, *, first_parent: bool, pathspec: Sequence[str], marked: Mapping[str, list[str]] | None = None
+) -> list[str]:
+    """The commits still in question, children first: reachable from bad, not from any good, not skipped.
+
+    `marked` is what `marks` returned, when the caller has it already.
+    """
+    marked = marks(paths) if marked is None else marked
     if not marked["bad"]:
         return []
     args = ["rev-list", *(["--first-parent"] if first_parent else []), marked["bad"][0]]

@@ -83,7 +83,8 @@ def start(
         write_notes(app.paths, facts, command="bisect")
         git_bisect.save_state(app.paths, _state(plan_json, plan, built_first=built_first, first_parent=first_parent,
                                                pathspec=pathspec))
-        position = _session(app).advance() if built_first else None
+        session = _session(app) if built_first else None
+        position = session.advance() if session else None
     except BaseException:
         git_bisect.reset(app.paths)  # no half-started bisect
         raise
@@ -92,12 +93,12 @@ def start(
         click.echo(started.stdout, err=True, nl=False)
     else:
         app.show(bisect_text(plan) + "\n")
-        if position is None:
+        if session is None or position is None:
             click.echo(started.stdout, nl=False)
         else:
             count = sum(1 for c in plan.candidates if c.commit in plan.builds and c.commit != plan.new_commit)
             click.echo(f"Built commits first: {count} of {len(plan.candidates)} candidates produced an artifact.")
-            click.echo(_position_text(app, position))
+            click.echo(_position_text(app, session, position))
     return 0
 
 
@@ -116,22 +117,27 @@ def _session(app: AppContext) -> Any:
     return Session(app.paths, app.history.parents)
 
 
-def _position_text(app: AppContext, position: Any) -> str:
+def _span_text(span: Any) -> str:
+    """`last good build G, first bad build B, N unbuilt commits between`."""
+    from git_kosli.model import short
+
+    good = short(span.good_build) if span.good_build else "the old end"
+    return (f"last good build {good}, first bad build {short(span.bad_build)}, "
+            f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+
+
+def _position_text(app: AppContext, session: Any, position: Any) -> str:
     """What is under test now, and in which phase."""
     from git_kosli.model import short
 
     subject = app.history.subjects([position.commit]).get(position.commit, "")
     lines = []
     if position.span is not None:
-        span = position.span
-        good = short(span.good_build) if span.good_build else "the old end"
-        lines.append(f"Narrowed to two consecutive builds: last good build {good}, first bad build "
-                     f"{short(span.bad_build)}, {span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} "
-                     f"between; bisecting them as git does.")
+        lines.append(f"Narrowed to two consecutive builds: {_span_text(position.span)}; bisecting them as git does.")
     if position.phase == "done":
         lines.append(f"{position.commit} is the first bad commit")
     elif position.phase == "built":
-        build = _session(app).builds[position.commit]
+        build = session.builds[position.commit]
         lines.append(f"Testing build {short(position.commit)} ({build['display'] or build['artifact']}): "
                      f"{position.remaining} commits left; deploy this artifact, then mark it with "
                      f"'git kosli bisect good|bad'.")
@@ -155,7 +161,7 @@ def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
     if FIRST_BAD.search(said) or ONLY_SKIPPED in said:
         click.echo(said, nl=False)
         return
-    click.echo(_position_text(app, session.advance()))
+    click.echo(_position_text(app, session, session.advance()))
 
 
 def _current(app: AppContext) -> str:
@@ -187,7 +193,8 @@ def next_(app: AppContext) -> None:
 
     Use it after marking with plain `git bisect good|bad`, which knows nothing of builds.
     """
-    click.echo(_position_text(app, _session(app).advance()))
+    session = _session(app)
+    click.echo(_position_text(app, session, session.advance()))
 
 
 @bisect.command("view")
@@ -244,9 +251,7 @@ def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...])
         click.echo(f"{phase} step: {short(commit)} is {verdict}")
 
     def narrowed(span: Any) -> None:
-        good_build = short(span.good_build) if span.good_build else "the old end"
-        click.echo(f"last good build {good_build}, first bad build {short(span.bad_build)}, "
-                   f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+        click.echo(_span_text(span))
 
     outcome = session.run(command, deployed=deployed, on_step=step, on_span=narrowed, verify=verify)
     click.echo(f"steps: {outcome.steps['built']} on builds, {outcome.steps['unbuilt']} on unbuilt commits")
