@@ -89,8 +89,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     return run
 
 
+def installed_env(**extra: str) -> dict[str, str]:
+    """The environment with this installation's git-kosli first on PATH, as a developer has it."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **extra}
+
+
 def git_kosli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `git kosli ...` through git itself, as a user does."""
-    scripts = Path(sys.executable).parent
-    environ = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    environ = installed_env(**(env or {}))
     return subprocess.run(["git", "kosli", *args], cwd=cwd, capture_output=True, text=True, env=environ, check=False)

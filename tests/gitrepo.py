@@ -19,6 +19,12 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return result.stdout
 
 
+def bisect_refs(path: Path) -> dict[str, str]:
+    """git's bisect marks: refs/bisect/* -> sha."""
+    out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/")
+    return dict(line.split() for line in out.splitlines())
+
+
 class GitRepo:
     """A repository in a temporary folder; every commit gets the next tick as its date."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import git_kosli
 from tests.factory import artifact, history, seed
-from tests.gitrepo import GitRepo, git
+from tests.gitrepo import GitRepo, bisect_refs, git
 
 URL = "https://github.com/acme/web"
 
@@ -20,11 +20,6 @@ def bisect_state(path: Path) -> dict[str, object]:
     git_dir = Path(git(path, "rev-parse", "--absolute-git-dir").strip())
     files = sorted(p.name for p in git_dir.glob("BISECT_*"))
     return {"refs": refs, "files": files, "head": git(path, "rev-parse", "HEAD").strip()}
-
-
-def bisect_refs(path: Path) -> dict[str, str]:
-    out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/")
-    return dict(line.split() for line in out.splitlines())
 
 
 def note(path: Path, sha: str) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo
 from tests.kosli_server import KosliServer
@@ -75,10 +74,6 @@ def test_completion_never_touches_the_network(repo: GitRepo, run_cli, server: Ko
     assert server.requests == []
 
 
-def shell_env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
 @pytest.mark.skipif(not GIT_BASH_COMPLETION.exists() or not shutil.which("bash"), reason="needs git's bash completion")
 def test_bash_completes_through_gits_own_completion(stored: GitRepo) -> None:
     script = f"""
@@ -89,7 +84,7 @@ def test_bash_completes_through_gits_own_completion(stored: GitRepo) -> None:
         $(complete -p git | awk '{{print $(NF-1)}}')
         printf '%s\\n' "${{COMPREPLY[@]}}"
     """
-    done = subprocess.run(["bash", "-c", script], cwd=stored.path, env=shell_env(), capture_output=True, text=True,
+    done = subprocess.run(["bash", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True, text=True,
                           check=False)
 
     assert done.stdout.split() == ["aws-beta#3", "aws-beta#2", "aws-beta#1"], done.stderr
@@ -98,10 +93,10 @@ def test_bash_completes_through_gits_own_completion(stored: GitRepo) -> None:
 @pytest.mark.skipif(not shutil.which("zsh"), reason="needs zsh")
 def test_zsh_script_offers_the_candidates(stored: GitRepo, tmp_path: Path) -> None:
     function = tmp_path / "_git-kosli"
-    function.write_text(subprocess.run(["git", "kosli", "completion", "zsh"], env=shell_env(), capture_output=True,
+    function.write_text(subprocess.run(["git", "kosli", "completion", "zsh"], env=installed_env(), capture_output=True,
                                        text=True, check=True).stdout)
     script = f"compadd() {{ shift 4; print -l -- \"$@\"; }}; words=(kosli log s); CURRENT=3; source {function}"
-    done = subprocess.run(["zsh", "-f", "-c", script], cwd=stored.path, env=shell_env(), capture_output=True,
+    done = subprocess.run(["zsh", "-f", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True,
                           text=True, check=False)
 
     assert done.stdout.split() == ["staging"], done.stderr

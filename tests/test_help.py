@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from git_kosli.cli import COMMANDS, cli
 from git_kosli.manpage import commands, render
 from git_kosli.settings import KEYS
+from tests.conftest import installed_env
 
 ALL = [name for name, _, _ in commands(cli, click.Context(cli, info_name="git kosli"))]
 INSTALLED = Path(sys.prefix) / "share" / "man" / "man1" / "git-kosli.1"
@@ -40,8 +40,7 @@ def test_the_installed_man_page_is_the_current_one() -> None:
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="needs man")
 def test_git_kosli_help_opens_the_man_page(tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "MANPAGER": "cat", "MANWIDTH": "80"}
+    env = installed_env(MANPAGER="cat", MANWIDTH="80")
     env.pop("MANPATH", None)
 
     shown = subprocess.run(["git", "kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,

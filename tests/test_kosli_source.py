@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
 from tests.factory import artifact, fingerprint, history, seed
-from tests.gitrepo import GitRepo, git
+from tests.gitrepo import GitRepo, bisect_refs, git
 from tests.kosli_server import Fault, KosliServer
 
 URL = "https://github.com/acme/web"
-
-
-def bisect_refs(path: Path) -> dict[str, str]:
-    out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/")
-    return dict(line.split() for line in out.splitlines())
 
 
 def snapshot_gets(kosli: KosliServer) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from git_kosli import hooks
 from git_kosli.status import is_zero, parse_push_lines, pre_commit_refs
+from tests.conftest import installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 
@@ -20,8 +20,8 @@ ZERO = "0" * 40
 
 def push(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
     """`git push` with this installation's git-kosli on PATH, as a developer has it."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["git", "push", *args], cwd=repo.path, capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(["git", "push", *args], cwd=repo.path, capture_output=True, text=True, env=installed_env(),
+                          check=False)
 
 
 @pytest.fixture

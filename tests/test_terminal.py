@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
@@ -33,8 +33,7 @@ def deployed(repo: GitRepo) -> GitRepo:
 def on_terminal(args: list[str], cwd: Path, env: dict[str, str], *, stderr_tty: bool = False) -> tuple[str, str]:
     """Run `git kosli ARGS` with stdout (and optionally stderr) on a pseudo-terminal; returns both outputs."""
     primary, secondary = pty.openpty()
-    scripts = Path(sys.executable).parent
-    environ = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}", "TERM": "xterm", **env}
+    environ = installed_env(TERM="xterm", **env)
     process = subprocess.Popen(["git", "kosli", *args], cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
                                stdout=secondary, stderr=secondary if stderr_tty else subprocess.PIPE)
     os.close(secondary)
@@ -124,8 +123,7 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe(repo: GitRepo) -> None
         _, tty_err = on_terminal(["notes"], repo.path, env, stderr_tty=True)
         git(repo.path, "update-ref", "-d", "refs/notes/kosli")
         piped = subprocess.run(["git", "kosli", "notes"], cwd=repo.path, capture_output=True, text=True, check=False,
-                               env={**os.environ, **env,
-                                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+                               env=installed_env(**env))
 
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr == ""
