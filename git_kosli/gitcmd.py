@@ -26,17 +26,18 @@ class GitResult:
     returncode: int
     stdout: str
     stderr: str
+    raw: bytes = b""  # stdout as bytes, when stdin was given as bytes (sizes git prints count bytes)
 
 
 def run_git(
     args: Sequence[str],
     *,
     cwd: str | Path | None = None,
-    stdin: str | None = None,
+    stdin: str | bytes | None = None,
     check: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> GitResult:
-    """Run `git ARGS`, capturing its output.
+    """Run `git ARGS`, capturing its output; bytes in (stdin) means bytes out too (`raw`).
 
     Raises:
         GitCommandError: when `check` is set and git exits non-zero; the message is git's stderr.
@@ -48,14 +49,81 @@ def run_git(
         cwd=cwd,
         input=stdin,
         capture_output=True,
-        text=True,
+        text=not isinstance(stdin, bytes),
         env=None if env is None else {**os.environ, **env},
         check=False,
     )
-    result = GitResult(proc.returncode, proc.stdout, proc.stderr)
+    if isinstance(stdin, bytes):
+        result = GitResult(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
+                           proc.stdout)
+    else:
+        result = GitResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise GitCommandError(_first_line(proc.stderr) or f"'git {' '.join(args)}' exited {proc.returncode}")
+        raise GitCommandError(_first_line(result.stderr) or f"'git {' '.join(args)}' exited {proc.returncode}")
     return result
+
+
+class RunningGit:
+    """A git command started in the background, so Python can work while git does (two cores, not one)."""
+
+    def __init__(self, args: Sequence[str], *, cwd: str | Path | None = None) -> None:
+        import threading
+
+        self._args = list(args)
+        log.debug("starting %s", " ".join(["git", *args]))
+        self._proc = subprocess.Popen(
+            ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self._output = ("", "")
+        # Read as git writes: a full pipe (64 KiB) would otherwise stop git until wait().
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def wait(self, *, check: bool = True) -> GitResult:
+        """Its output, once it has exited.
+
+        Raises:
+            GitCommandError: when `check` is set and git exited non-zero; the message is git's stderr.
+        """
+        self._reader.join()
+        stdout, stderr = self._output
+        if check and self._proc.returncode != 0:
+            raise GitCommandError(_first_line(stderr) or f"'git {' '.join(self._args)}' exited {self._proc.returncode}")
+        return GitResult(self._proc.returncode, stdout, stderr)
+
+
+class ObjectTypes:
+    """`git cat-file --batch-check`, started on first use and kept running: one process answers every question."""
+
+    def __init__(self, cwd: str | Path) -> None:
+        self._cwd = cwd
+        self._proc: subprocess.Popen[str] | None = None
+
+    def type_of(self, sha: str) -> str | None:
+        """`commit`, `tree`, `blob` or `tag` for an object of this repository, None when it is missing."""
+        if len(sha) not in (40, 64) or not all(c in "0123456789abcdef" for c in sha.lower()):
+            return None  # a full object name only: anything else git would resolve as a revision
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch-check"], cwd=self._cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True,
+            )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(sha + "\n")
+        self._proc.stdin.flush()
+        answer = self._proc.stdout.readline().split()  # `SHA TYPE SIZE`, or `NAME missing` / `NAME ambiguous`
+        return answer[1] if len(answer) == 3 else None
+
+    def close(self) -> None:
+        """Let the process end."""
+        if self._proc is not None:
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._proc.stdin.close()
+            self._proc.wait()
+            self._proc.stdout.close()
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,135 @@
+"""refs/notes/kosli as git reads it: written through fast-import, checked with git's own notes commands."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_kosli.errors import GitCommandError
+from git_kosli.gitcmd import discover
+from git_kosli.notes import read_notes, write_notes
+from tests.gitrepo import GitRepo, git
+
+
+def many_commits(repo: GitRepo, count: int) -> list[str]:
+    """`count` commits on main, made by one fast-import (hundreds of `git commit` would take seconds)."""
+    stream = []
+    for i in range(1, count + 1):
+        stream += ["commit refs/heads/main", f"mark :{i}", f"committer T <t@example.com> {1_790_000_000 + i} +0000",
+                   f"data {len(str(i))}", str(i), *([f"from :{i - 1}"] if i > 1 else []),
+                   "M 100644 inline f", f"data {len(str(i))}", str(i), ""]
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input="\n".join(stream) + "\n", text=True,
+                   check=True)
+    return git(repo.path, "rev-list", "--reverse", "main").split()
+
+
+def listed(repo: GitRepo) -> dict[str, str]:
+    """`git notes --ref=kosli list`: annotated commit -> note blob."""
+    out = git(repo.path, "notes", "--ref=kosli", "list")
+    return {commit: blob for blob, commit in (line.split() for line in out.splitlines())}
+
+
+def show(repo: GitRepo, sha: str) -> str:
+    return git(repo.path, "notes", "--ref=kosli", "show", sha)
+
+
+def notes_commits(repo: GitRepo) -> int:
+    return int(git(repo.path, "rev-list", "--count", "refs/notes/kosli").strip())
+
+
+def test_notes_git_shows_and_one_commit_per_write(repo: GitRepo) -> None:
+    first, second = repo.linear(2)
+    paths = discover(repo.path)
+
+    assert write_notes(paths, {first: "prod#1 web:1", second: "prod#2 web:2\nbeta#1 web:2\n"}, command="notes")
+
+    assert show(repo, first) == "prod#1 web:1\n"
+    assert show(repo, second) == "prod#2 web:2\nbeta#1 web:2\n"
+    assert notes_commits(repo) == 1
+    message = git(repo.path, "log", "-1", "--format=%cn <%ce>|%s", "refs/notes/kosli")
+    # the identity conftest gives git
+    assert message.strip() == "Test Committer <committer@example.com>|Notes added by 'git kosli notes'"
+
+
+def test_writing_the_same_notes_again_makes_no_commit_and_a_change_rewrites_only_that_note(repo: GitRepo) -> None:
+    commits = many_commits(repo, 300)
+    paths = discover(repo.path)
+    texts = {sha: f"prod#{i} web:{sha[:7]}" for i, sha in enumerate(commits)}
+    write_notes(paths, texts, command="notes")
+    before = listed(repo)
+
+    assert not write_notes(paths, texts, command="notes")
+    assert notes_commits(repo) == 1
+
+    assert write_notes(paths, {**texts, commits[5]: "rolled back"}, command="bisect")
+    after = listed(repo)
+    assert notes_commits(repo) == 2
+    assert show(repo, commits[5]) == "rolled back\n"
+    assert {sha for sha in after if after[sha] != before[sha]} == {commits[5]}
+
+
+def test_past_256_notes_the_tree_fans_out_and_earlier_flat_notes_move_with_it(repo: GitRepo) -> None:
+    commits = many_commits(repo, 300)
+    paths = discover(repo.path)
+    write_notes(paths, {sha: f"old {sha}" for sha in commits[:10]}, command="notes")
+    assert all(len(name) == 40 for name in git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split())
+
+    write_notes(paths, {sha: f"new {sha}" for sha in commits[10:]}, command="notes")
+
+    top = git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split()
+    assert top and all(len(name) == 2 for name in top)  # 2/38, as git lays out a large notes tree
+    assert len(listed(repo)) == 300  # every commit once: none left behind at the flat path
+    assert show(repo, commits[0]) == f"old {commits[0]}\n"
+    assert show(repo, commits[-1]) == f"new {commits[-1]}\n"
+
+
+def test_notes_someone_added_with_git_notes_are_kept(repo: GitRepo) -> None:
+    commits = many_commits(repo, 300)
+    git(repo.path, "notes", "--ref=kosli", "add", "-m", "hand-written", commits[0])
+    paths = discover(repo.path)
+
+    write_notes(paths, {sha: "deployed" for sha in commits[1:]}, command="notes")  # the tree fans out
+
+    assert show(repo, commits[0]) == "hand-written\n"
+    assert show(repo, commits[1]) == "deployed\n"
+
+
+def test_a_concurrent_writer_makes_us_fail_and_keeps_its_note(repo: GitRepo) -> None:
+    first, second = repo.linear(2)
+    paths = discover(repo.path)
+    write_notes(paths, {first: "ours"}, command="notes")
+
+    def meanwhile(_done: int) -> None:  # called after the notes tree was read, before writing
+        git(repo.path, "notes", "--ref=kosli", "add", "-m", "theirs", second)
+
+    with pytest.raises(GitCommandError, match="refs/notes/kosli moved while writing notes"):
+        write_notes(paths, {first: "ours, changed"}, command="notes", progress=meanwhile)
+
+    assert show(repo, second) == "theirs\n"
+    assert show(repo, first) == "ours\n"
+
+
+def test_read_notes_returns_the_texts_of_annotated_commits_only(repo: GitRepo) -> None:
+    first, second, third = repo.linear(3)
+    paths = discover(repo.path)
+    assert read_notes(paths, [first]) == {}
+    write_notes(paths, {first: "prod#1 café ☕", second: "beta#2 web"}, command="notes")
+
+    assert read_notes(paths, [first, second, third]) == {first: "prod#1 café ☕", second: "beta#2 web"}
+
+
+def test_without_a_configured_identity_notes_are_still_written(repo: GitRepo, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (first,) = repo.linear(1)
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    git(repo.path, "config", "user.useConfigOnly", "true")
+    git(repo.path, "config", "--unset", "user.email", check=False)
+    git(repo.path, "config", "--unset", "user.name", check=False)
+
+    assert write_notes(discover(repo.path), {first: "prod#1"}, command="notes")
+
+    assert show(repo, first) == "prod#1\n"
+    assert git(repo.path, "log", "-1", "--format=%ce", "refs/notes/kosli").strip() == "git-kosli@localhost"
