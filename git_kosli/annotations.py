@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot, short
 
@@ -39,9 +40,11 @@ class Build:
     display: str = ""
 
 
-@dataclass(frozen=True)
-class CommitFacts:
-    """What is known of one commit: its episodes, or (never built itself) the first build containing it."""
+class CommitFacts(NamedTuple):
+    """What is known of one commit: its episodes, or (never built itself) the first build containing it.
+
+    A named tuple, not a dataclass: a large bisect makes one per commit, tens of thousands.
+    """
 
     commit: CommitSha
     episodes: tuple[Episode, ...]

@@ -7,13 +7,14 @@ repository exactly as it was.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
-from git_kosli.git_history import GitHistory
-from git_kosli.gitcmd import run_git
+from git_kosli.git_history import GitHistory, RangeLog
 from git_kosli.history_sources import load_histories
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots
@@ -35,9 +36,8 @@ class RepoChange:
         return self.old_commit is not None or self.new_commit is not None
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A commit git may ask about, with what is known of its deployments."""
+class Candidate(NamedTuple):
+    """A commit git may ask about, with what is known of its deployments (one per commit of the range)."""
 
     commit: CommitSha
     subject: str
@@ -52,8 +52,15 @@ class BisectPlan:
     new: Snapshot
     target: RepoChange
     other_changes: tuple[RepoChange, ...]
-    candidates: tuple[Candidate, ...]
+    facts: tuple[CommitFacts, ...]  # one per candidate commit, children first
     builds: Mapping[CommitSha, Build]  # the candidates and ends that produced an artifact seen running
+    subjects: Callable[[], Mapping[CommitSha, str]]  # still being read by git while the bisect starts
+
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """The candidate commits with their subjects (waits for git to have read them)."""
+        subjects = self.subjects()
+        return tuple(Candidate(f.commit, subjects.get(f.commit, ""), f) for f in self.facts)
 
     @property
     def old_commit(self) -> CommitSha:
@@ -70,7 +77,7 @@ class BisectPlan:
     @property
     def steps(self) -> int:
         """Roughly how many tests bisect needs: log2 of the candidates."""
-        return math.ceil(math.log2(len(self.candidates))) if self.candidates else 0
+        return math.ceil(math.log2(len(self.facts))) if self.facts else 0
 
 
 def classify_changes(old: Snapshot, new: Snapshot, matcher: RepoMatcher) -> list[RepoChange]:
@@ -154,24 +161,14 @@ def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot
     )
 
 
-def candidate_commits(
-    history: GitHistory, *, old: CommitSha, new: CommitSha, first_parent: bool, pathspec: Sequence[str]
-) -> list[CommitSha]:
-    """The commits git bisect will consider, children first."""
-    if not pathspec:
-        return history.exclusive(include=[new], exclude=[old], first_parent=first_parent)
-    # Limiting by paths simplifies history the way only git does (TREESAME merges), so ask git.
-    args = ["rev-list", *(["--first-parent"] if first_parent else []), new, f"^{old}", "--", *pathspec]
-    return [CommitSha(line) for line in run_git(args, cwd=history.paths.cwd).stdout.split()]
-
-
 def annotate(
-    commits: Sequence[CommitSha], history: GitHistory, histories: Mapping[EnvName, list[Snapshot]], matcher: RepoMatcher
+    listing: RangeLog, histories: Mapping[EnvName, list[Snapshot]], known: Mapping[CommitSha, Build],
+    matcher: RepoMatcher,
 ) -> list[CommitFacts]:
-    """Deployment facts for a list of commits (children first), from every environment's history."""
+    """Deployment facts for the commits of a range (children first), from every environment's history."""
     episodes = episodes_by_commit(histories.values(), matcher.commit_of)
-    known = builds(histories.values(), matcher.commit_of)
-    return commit_facts(commits, history.parents, episodes, known)
+    parents = listing.parents()  # waits for git, which listed the range while the episodes were worked out
+    return commit_facts(list(parents), lambda sha: parents[CommitSha(sha)], episodes, known)
 
 
 def plan_bisect(
@@ -196,19 +193,19 @@ def plan_bisect(
     target = choose_target(changes, artifact, old=old, new=new)
     require_bisectable(target, history, old=old, new=new)
     assert target.old_commit is not None and target.new_commit is not None
-    commits = candidate_commits(
-        history, old=target.old_commit, new=target.new_commit, first_parent=first_parent, pathspec=pathspec
+    listing = history.log_range(
+        include=target.new_commit, exclude=target.old_commit, first_parent=first_parent, pathspec=pathspec
     )
-    histories = load_histories(source, [])
-    facts = annotate(commits, history, histories, matcher)
-    subjects = history.subjects(commits)
-    in_range = {*commits, target.old_commit}
-    built = {sha: b for sha, b in builds(histories.values(), matcher.commit_of).items() if sha in in_range}
+    histories = load_histories(source, [])  # while git lists the range
+    known = builds(histories.values(), matcher.commit_of)
+    facts = annotate(listing, histories, known, matcher)
+    in_range = {*(f.commit for f in facts), target.old_commit}
     return BisectPlan(
         old=old,
         new=new,
         target=target,
         other_changes=tuple(c for c in changes if c is not target),
-        candidates=tuple(Candidate(f.commit, subjects[f.commit], f) for f in facts),
-        builds=built,
+        facts=tuple(facts),
+        builds={sha: b for sha, b in known.items() if sha in in_range},
+        subjects=listing.subjects,
     )

@@ -8,8 +8,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -156,6 +154,9 @@ def _print_usage_error(message: str, ctx: click.Context | None) -> None:
 
 
 def _report_bug() -> int:
+    import tempfile  # only here: importing it costs every command ~10 ms
+    import traceback
+
     with tempfile.NamedTemporaryFile("w", prefix="git-kosli-crash-", suffix=".txt", delete=False) as log:
         traceback.print_exc(file=log)
     error = sys.exc_info()[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from git_kosli.errors import BisectRefusedError, GitCommandError
-from git_kosli.gitcmd import GitResult, RepoPaths, run_git
+from git_kosli.gitcmd import GitResult, RepoPaths, RunningGit, run_git
 
 
 def bisect_start_file(paths: RepoPaths) -> Path:
@@ -32,7 +32,34 @@ def require_no_bisect(paths: RepoPaths) -> None:
         )
 
 
-def start(
+class Starting:
+    """`git bisect start` running in the background: git checks out while the caller reads notes."""
+
+    def __init__(self, paths: RepoPaths, args: list[str]) -> None:
+        self._paths = paths
+        self._running = RunningGit(args, cwd=_top(paths))
+
+    def wait(self) -> GitResult:
+        """The output of git once the bisect has started.
+
+        Raises:
+            GitCommandError: git refused (for example local changes in the way); it leaves no bisect behind.
+        """
+        result = self._running.wait(check=False)
+        if result.returncode != 0:
+            if bisect_start_file(self._paths).exists():
+                run_git(["bisect", "reset"], cwd=_top(self._paths), check=False)
+            raise GitCommandError(f"git bisect start failed: {(result.stderr or result.stdout).strip()}")
+        return result
+
+    def abandon(self) -> None:
+        """Wait for git, then end the bisect it started (the caller failed meanwhile)."""
+        self._running.wait(check=False)
+        if bisect_start_file(self._paths).exists():
+            reset(self._paths)
+
+
+def begin(
     paths: RepoPaths,
     *,
     bad: str,
@@ -40,22 +67,13 @@ def start(
     first_parent: bool,
     no_checkout: bool,
     pathspec: Sequence[str],
-) -> GitResult:
-    """`git bisect start BAD GOOD`, with git's own options; git's output is returned, not printed.
-
-    Raises:
-        GitCommandError: git refused (for example local changes in the way); it leaves no bisect behind.
-    """
+) -> Starting:
+    """Start `git bisect start BAD GOOD` with git's own options; `wait()` for its output, which is not printed."""
     args = ["bisect", "start"]
     args += ["--first-parent"] if first_parent else []
     args += ["--no-checkout"] if no_checkout or paths.bare else []
     args += [bad, good, "--", *(_from_top(paths, spec) for spec in pathspec)]
-    result = run_git(args, cwd=_top(paths), check=False)
-    if result.returncode != 0:
-        if bisect_start_file(paths).exists():
-            run_git(["bisect", "reset"], cwd=_top(paths), check=False)
-        raise GitCommandError(f"git bisect start failed: {(result.stderr or result.stdout).strip()}")
-    return result
+    return Starting(paths, args)
 
 
 def reset(paths: RepoPaths, commit: str | None = None) -> GitResult:

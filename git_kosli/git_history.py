@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from git_kosli.commit_graph import CommitGraphFile
-from git_kosli.gitcmd import RepoPaths, run_git
+from git_kosli.gitcmd import ObjectTypes, RepoPaths, RunningGit, run_git
 from git_kosli.model import CommitSha, commit_sha_or_none
 
 if TYPE_CHECKING:
@@ -28,6 +28,27 @@ def _open_graph(common_dir: Path) -> CommitGraphFile | None:
         return CommitGraphFile(path) if path.is_file() else None
     except (ValueError, KeyError, OSError):
         return None  # a format we do not read: walk commit objects instead, as correct if slower
+
+
+class RangeLog:
+    """The commits of a range, listed by git in the background (see `GitHistory.log_range`)."""
+
+    def __init__(self, shape: RunningGit, subjects: RunningGit) -> None:
+        self._shape = shape
+        self._subjects = subjects
+
+    def parents(self) -> dict[CommitSha, tuple[str, ...]]:
+        """Each commit of the range with its parents, children before parents; waits for git."""
+        found = {}
+        for line in self._shape.wait().stdout.split("\n")[1::2]:  # a `commit SHA` line precedes each formatted one
+            sha, *parents = line.split(" ")
+            found[CommitSha(sha)] = tuple(parents)
+        return found
+
+    def subjects(self) -> dict[CommitSha, str]:
+        """The first line of each commit's message; waits for git."""
+        lines = self._subjects.wait().stdout.split("\n")[1::2]
+        return {CommitSha(sha): subject for sha, _, subject in (line.partition("\0") for line in lines)}
 
 
 _NEW = 1
@@ -47,6 +68,7 @@ class GitHistory:
         shallow = paths.common_dir / "shallow"
         self._shallow = set(shallow.read_text().split()) if shallow.is_file() else set()
         self._cache: dict[str, tuple[list[str], tuple[int, int]]] = {}
+        self._types = ObjectTypes(paths.cwd)
 
     @property
     def _repo(self) -> Repo:
@@ -67,6 +89,7 @@ class GitHistory:
 
     def close(self) -> None:
         """Release the repository's open files (dulwich warns at exit otherwise)."""
+        self._types.close()
         if self._opened is not None:
             self._opened.close()
         if self._graph is not None:
@@ -90,10 +113,7 @@ class GitHistory:
         """True when the commit's object is in this repository (not beyond a shallow boundary)."""
         if self._graph is not None and self._graph.entry(sha) is not None:
             return True
-        try:
-            return bool(self._repo.object_store[sha.encode()].type_name == b"commit")  # type: ignore[index]
-        except (KeyError, ValueError):
-            return False
+        return self._types.type_of(sha) == "commit"  # newer than the commit-graph, or there is none
 
     def subjects(self, shas: Iterable[str]) -> dict[CommitSha, str]:
         """The first line of each commit's message, from one `git log` (thousands of commits in milliseconds)."""
@@ -105,6 +125,21 @@ class GitHistory:
         ).stdout
         found = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
         return {CommitSha(sha): found.get(sha, "") for sha in wanted}
+
+    def log_range(
+        self, *, include: str, exclude: str, first_parent: bool = False, pathspec: Sequence[str] = ()
+    ) -> RangeLog:
+        """Start listing `INCLUDE ^EXCLUDE` (parents and subjects too) in the background, as git bisect sees it.
+
+        git's own walk, from the commit-graph, also gives exactly git's candidates when paths
+        limit the range (TREESAME merges). Two processes: the parents come from the
+        commit-graph in milliseconds, while subjects need every commit object read, which the
+        second one does while the caller works out deployments, notes and the bisect itself.
+        Parents are the commits' own, not rewritten by the paths.
+        """
+        walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else []), include, f"^{exclude}"]
+        return RangeLog(RunningGit([*walk, "--format=%H %P", "--", *pathspec], cwd=self.paths.cwd),
+                        RunningGit([*walk, "--format=%H%x00%s", "--", *pathspec], cwd=self.paths.cwd))
 
     def parents(self, sha: str) -> list[str]:
         """The commit's parents (none beyond a shallow boundary)."""

@@ -96,22 +96,24 @@ class RepoMatcher:
     remotes: frozenset[str]
     has_commit: Callable[[str], bool]
     flow: str | None = None  # this repository's flow (`kosli.flow`), for when commit URLs do not tell
-    _known: dict[Artifact, Provenance | None] = field(default_factory=dict, compare=False, repr=False)
+    # by provenance alone: the answer depends on nothing else, and it is asked for every artifact of every snapshot
+    _known: dict[tuple[Provenance, ...], Provenance | None] = field(default_factory=dict, compare=False, repr=False)
 
     def provenance_of(self, artifact: Artifact) -> Provenance | None:
         """The flow entry of this repository: the configured flow, else one whose commit URL is a remote here, else one whose commit exists here."""
-        if artifact not in self._known:
-            self._known[artifact] = self._find(artifact)
-        return self._known[artifact]
+        provenance = artifact.provenance
+        if provenance not in self._known:
+            self._known[provenance] = self._find(provenance)
+        return self._known[provenance]
 
-    def _find(self, artifact: Artifact) -> Provenance | None:
-        for entry in artifact.provenance:
+    def _find(self, provenance: tuple[Provenance, ...]) -> Provenance | None:
+        for entry in provenance:
             if entry.git_commit and self.flow is not None and entry.flow == self.flow:
                 return entry
-        for entry in artifact.provenance:
+        for entry in provenance:
             if entry.git_commit and entry.commit_url and repo_of_commit_url(entry.commit_url) in self.remotes:
                 return entry
-        for entry in artifact.provenance:
+        for entry in provenance:
             if entry.git_commit and self.has_commit(entry.git_commit):
                 return entry
         return None

@@ -126,12 +126,13 @@ class Store:
 
     def _snapshots(self, where: str, args: tuple[object, ...]) -> list[Snapshot]:
         artifacts: dict[tuple[str, int], list[Artifact]] = {}
+        provenances: dict[str, tuple[Provenance, ...]] = {}
         for row in self._db.execute(
             f"SELECT env, idx, name, fingerprint, instances, compliant, started_at, provenance "
             f"FROM artifacts {where} ORDER BY env, idx, position",
             args,
         ):
-            artifacts.setdefault((row[0], row[1]), []).append(_artifact_from_row(row[2:]))
+            artifacts.setdefault((row[0], row[1]), []).append(_artifact_from_row(row[2:], provenances))
         return [
             Snapshot(
                 ref=SnapshotRef(EnvName(env), idx),
@@ -218,15 +219,19 @@ def _tristate(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _artifact_from_row(row: tuple[object, ...]) -> Artifact:
+def _artifact_from_row(row: tuple[object, ...], provenances: dict[str, tuple[Provenance, ...]]) -> Artifact:
+    """An artifact from its row; `provenances` shares one parsed tuple per distinct JSON text across rows."""
     name, fingerprint, instances, compliant, started_at, provenance = row
+    parsed = provenances.get(str(provenance))
+    if parsed is None:
+        parsed = provenances[str(provenance)] = tuple(
+            Provenance(flow=f, git_commit=CommitSha(c) if c else None, commit_url=u)
+            for f, c, u in json.loads(str(provenance))
+        )
     return Artifact(
         name=str(name),
         fingerprint=Fingerprint(str(fingerprint)),
-        provenance=tuple(
-            Provenance(flow=f, git_commit=CommitSha(c) if c else None, commit_url=u)
-            for f, c, u in json.loads(str(provenance))
-        ),
+        provenance=parsed,
         instances=int(instances),  # type: ignore[call-overload]
         compliant=None if compliant is None else bool(compliant),
         started_at=None if started_at is None else float(started_at),  # type: ignore[arg-type]

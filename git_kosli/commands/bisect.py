@@ -55,10 +55,11 @@ def start(
     """
     from git_kosli import git_bisect
     from git_kosli.bisect_plan import plan_bisect
-    from git_kosli.notes import write_notes
+    from git_kosli.notes import NotesTree
     from git_kosli.render import bisect_json, bisect_text
 
     git_bisect.require_no_bisect(app.paths)
+    notes_tree = NotesTree(app.paths)  # git lists the notes while the plan is worked out
     plan = plan_bisect(
         source=app.source,
         history=app.history,
@@ -69,7 +70,7 @@ def start(
         first_parent=first_parent,
         pathspec=pathspec,
     )
-    started = git_bisect.start(
+    starting = git_bisect.begin(
         app.paths,
         bad=plan.new_commit,
         good=plan.old_commit,
@@ -77,11 +78,15 @@ def start(
         no_checkout=no_checkout,
         pathspec=pathspec,
     )
-    plan_json = bisect_json(plan)
+    try:  # compare the notes while git checks out; write them only once the bisect has started
+        notes = notes_tree.compare({f.commit: "\n".join(f.lines(full=True)) for f in plan.facts})
+    except BaseException:
+        starting.abandon()
+        raise
+    started = starting.wait()
     try:
-        facts: dict[str, str] = {c.commit: "\n".join(c.facts.lines(full=True)) for c in plan.candidates}
-        write_notes(app.paths, facts, command="bisect")
-        git_bisect.save_state(app.paths, _state(plan_json, plan, built_first=built_first, first_parent=first_parent,
+        notes.write(command="bisect")
+        git_bisect.save_state(app.paths, _state(plan, built_first=built_first, first_parent=first_parent,
                                                pathspec=pathspec))
         session = _session(app) if built_first else None
         position = session.advance() if session else None
@@ -89,25 +94,27 @@ def start(
         git_bisect.reset(app.paths)  # no half-started bisect
         raise
     if as_json:
-        click.echo(json.dumps(plan_json, indent=2))
+        click.echo(json.dumps(bisect_json(plan), indent=2))
         click.echo(started.stdout, err=True, nl=False)
     else:
         app.show(bisect_text(plan) + "\n")
         if session is None or position is None:
             click.echo(started.stdout, nl=False)
         else:
-            count = sum(1 for c in plan.candidates if c.commit in plan.builds and c.commit != plan.new_commit)
-            click.echo(f"Built commits first: {count} of {len(plan.candidates)} candidates produced an artifact.")
+            count = sum(1 for f in plan.facts if f.commit in plan.builds and f.commit != plan.new_commit)
+            click.echo(f"Built commits first: {count} of {len(plan.facts)} candidates produced an artifact.")
             click.echo(_position_text(app, session, position))
     return 0
 
 
-def _state(document: dict[str, Any], plan: Any, **options: Any) -> dict[str, Any]:
+def _state(plan: Any, **options: Any) -> dict[str, Any]:
     """What later `git kosli bisect` steps need to know of this session (git keeps the rest)."""
+    from git_kosli.render import bisect_ends_json
+
     builds = {sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow, "display": b.display}
               for sha, b in plan.builds.items()}
     phase = "built" if options["built_first"] else "unbuilt"
-    return {**{key: document[key] for key in ("old", "new", "artifact")}, "builds": builds, "phase": phase,
+    return {**bisect_ends_json(plan), "builds": builds, "phase": phase,
             "first_parent": options["first_parent"], "pathspec": list(options["pathspec"])}
 
 
