@@ -15,6 +15,8 @@ from pathlib import Path
 _NO_PARENT = 0x70000000
 _EXTRA_EDGES = 0x80000000
 _LAST_EDGE = 0x80000000
+_UINT32 = struct.Struct(">I")
+_RECORD = struct.Struct(">IIII")  # first parent, second parent (or extra-edges index), generation+time high, time low
 
 
 class CommitGraphFile:
@@ -40,10 +42,17 @@ class CommitGraphFile:
         """Unmap the file."""
         self._map.close()
 
-    def _position(self, oid: bytes) -> int | None:
+    def position(self, sha: str) -> int | None:
+        """Where the commit is in the file (its row), or None when the file does not hold it."""
+        try:
+            oid = bytes.fromhex(sha)
+        except ValueError:
+            return None
+        if len(oid) != 20:
+            return None
         first = oid[0]
-        low = struct.unpack_from(">I", self._map, self._fanout + 4 * (first - 1))[0] if first else 0
-        high = struct.unpack_from(">I", self._map, self._fanout + 4 * first)[0]
+        low = _UINT32.unpack_from(self._map, self._fanout + 4 * (first - 1))[0] if first else 0
+        high = _UINT32.unpack_from(self._map, self._fanout + 4 * first)[0]
         while low < high:
             middle = (low + high) // 2
             start = self._oids + 20 * middle
@@ -56,26 +65,38 @@ class CommitGraphFile:
                 high = middle
         return None
 
-    def _oid(self, position: int) -> str:
+    def sha_at(self, position: int) -> str:
+        """The commit at a row."""
         start = self._oids + 20 * position
         return self._map[start : start + 20].hex()
 
+    def record(self, position: int) -> tuple[tuple[int, ...], int, int]:
+        """Parents (as rows: the file holds every ancestor of what it holds), generation and commit time.
+
+        Walks use rows, not shas: no search, no hex, a few microseconds per commit at a million commits.
+        """
+        first, second, high, low = _RECORD.unpack_from(self._map, self._data + 36 * position + 20)
+        when = ((high & 3) << 32) | low
+        if first == _NO_PARENT:
+            return (), high >> 2, when
+        if second == _NO_PARENT:
+            return (first,), high >> 2, when
+        if not second & _EXTRA_EDGES:
+            return (first, second), high >> 2, when
+        parents = [first]
+        index = second & ~_EXTRA_EDGES
+        while self._edges is not None:
+            edge = _UINT32.unpack_from(self._map, self._edges + 4 * index)[0]
+            parents.append(edge & ~_LAST_EDGE)
+            if edge & _LAST_EDGE:
+                break
+            index += 1
+        return tuple(parents), high >> 2, when
+
     def entry(self, sha: str) -> tuple[list[str], int, int] | None:
         """Parents, generation (topological level) and commit time of a commit, or None when not in the file."""
-        position = self._position(bytes.fromhex(sha))
+        position = self.position(sha)
         if position is None:
             return None
-        base = self._data + 36 * position + 20
-        first, second, high, low = struct.unpack_from(">IIII", self._map, base)
-        parents = [] if first == _NO_PARENT else [self._oid(first)]
-        if second & _EXTRA_EDGES and second != _NO_PARENT:
-            index = second & ~_EXTRA_EDGES
-            while self._edges is not None:
-                edge = struct.unpack_from(">I", self._map, self._edges + 4 * index)[0]
-                parents.append(self._oid(edge & ~_LAST_EDGE))
-                if edge & _LAST_EDGE:
-                    break
-                index += 1
-        elif second != _NO_PARENT:
-            parents.append(self._oid(second))
-        return parents, high >> 2, ((high & 3) << 32) | low
+        parents, generation, when = self.record(position)
+        return [self.sha_at(p) for p in parents], generation, when

@@ -67,7 +67,10 @@ class GitHistory:
         self._graph = _open_graph(paths.common_dir)
         shallow = paths.common_dir / "shallow"
         self._shallow = set(shallow.read_text().split()) if shallow.is_file() else set()
-        self._cache: dict[str, tuple[list[str], tuple[int, int]]] = {}
+        # Walks number commits: a commit-graph row (0 and up), or a negative number for a commit the graph lacks.
+        self._outside: dict[str, int] = {}
+        self._outside_shas: list[str] = []
+        self._outside_records: dict[int, tuple[tuple[int, ...], int, int]] = {}
         self._types = ObjectTypes(paths.cwd)
 
     @property
@@ -111,7 +114,7 @@ class GitHistory:
 
     def has_commit(self, sha: str) -> bool:
         """True when the commit's object is in this repository (not beyond a shallow boundary)."""
-        if self._graph is not None and self._graph.entry(sha) is not None:
+        if self._graph is not None and self._graph.position(sha) is not None:
             return True
         return self._types.type_of(sha) == "commit"  # newer than the commit-graph, or there is none
 
@@ -143,25 +146,42 @@ class GitHistory:
 
     def parents(self, sha: str) -> list[str]:
         """The commit's parents (none beyond a shallow boundary)."""
-        return self._entry(sha)[0]
+        return [self._sha(parent) for parent in self._record(self._node(sha))[0]]
 
-    def _entry(self, sha: str) -> tuple[list[str], tuple[int, int]]:
-        """Parents and the sort key of a commit: (generation, commit time)."""
-        cached = self._cache.get(sha)
-        if cached is not None:
-            return cached
-        graph_entry = self._graph.entry(sha) if self._graph is not None else None
-        if graph_entry is not None:
-            parents, generation, when = graph_entry
-            order = (generation, when)
+    def _node(self, sha: str) -> int:
+        """The number walks know a commit by."""
+        if self._graph is not None:
+            row = self._graph.position(sha)
+            if row is not None:
+                return row
+        node = self._outside.get(sha)
+        if node is None:
+            node = self._outside[sha] = -1 - len(self._outside_shas)
+            self._outside_shas.append(sha)
+        return node
+
+    def _sha(self, node: int) -> str:
+        if node >= 0:
+            assert self._graph is not None
+            return self._graph.sha_at(node)
+        return self._outside_shas[-1 - node]
+
+    def _record(self, node: int) -> tuple[tuple[int, ...], int, int]:
+        """Parents (as numbers), generation and commit time; a commit the graph lacks sorts after all it holds."""
+        if node >= 0:
+            assert self._graph is not None
+            record = self._graph.record(node)
         else:
-            commit = self._repo.object_store[sha.encode()]  # type: ignore[index]
-            parents = [p.decode() for p in commit.parents]  # type: ignore[attr-defined]
-            order = (_INFINITY, commit.commit_time)  # type: ignore[attr-defined]
-        if sha in self._shallow:
-            parents = []
-        self._cache[sha] = (parents, order)
-        return parents, order
+            record = self._outside_records.get(node) or self._read_outside(node)
+        if self._shallow and self._sha(node) in self._shallow:
+            return (), record[1], record[2]
+        return record
+
+    def _read_outside(self, node: int) -> tuple[tuple[int, ...], int, int]:
+        commit = self._repo.object_store[self._sha(node).encode()]  # type: ignore[index]
+        parents = tuple(self._node(p.decode()) for p in commit.parents)  # type: ignore[attr-defined]
+        record = self._outside_records[node] = (parents, _INFINITY, commit.commit_time)  # type: ignore[attr-defined]
+        return record
 
     def exclusive(
         self, *, include: Sequence[str], exclude: Sequence[str], first_parent: bool = False
@@ -172,89 +192,99 @@ class GitHistory:
         queued is reachable from EXCLUDE, so the cost follows the range, not the
         whole history.
         """
-        flags: dict[str, int] = {}
-        heap: list[tuple[int, int, str]] = []
-        popped: set[str] = set()
+        record = self._record
+        flags: dict[int, int] = {}
+        heap: list[tuple[int, int, int, tuple[int, ...]]] = []
+        popped: set[int] = set()
         interesting = 0  # queued commits reachable from INCLUDE only
 
-        def push(sha: str, flag: int) -> None:
+        def push(node: int, flag: int) -> None:
             nonlocal interesting
-            old = flags.get(sha)
+            old = flags.get(node)
             if old is None:
-                flags[sha] = flag
-                generation, when = self._entry(sha)[1]
-                heapq.heappush(heap, (-generation, -when, sha))
+                flags[node] = flag
+                parents, generation, when = record(node)
+                heapq.heappush(heap, (-generation, -when, node, parents))
                 interesting += flag == _NEW
             elif old | flag != old:
-                flags[sha] = old | flag
-                if old == _NEW and sha not in popped:
+                flags[node] = old | flag
+                if old == _NEW and node not in popped:
                     interesting -= 1
 
         for sha in exclude:
-            push(sha, _OLD)
+            push(self._node(sha), _OLD)
         for sha in include:
-            push(sha, _NEW)
-        order: list[str] = []
+            push(self._node(sha), _NEW)
+        order: list[int] = []
         slop = 0 if self._graph is not None else _DATE_SLOP  # dates can be skewed; generations cannot
         while heap and (interesting > 0 or slop > 0):
             if interesting == 0:
                 slop -= 1
-            sha = heapq.heappop(heap)[2]
-            popped.add(sha)
-            flag = flags[sha]
+            _, _, node, parents = heapq.heappop(heap)
+            popped.add(node)
+            flag = flags[node]
             if flag == _NEW:
                 interesting -= 1
-                order.append(sha)
-                parents = self.parents(sha)
+                order.append(node)
                 for parent in parents[:1] if first_parent else parents:
                     push(parent, _NEW)
             else:
-                for parent in self.parents(sha):
+                for parent in parents:
                     push(parent, _OLD)
-        return [CommitSha(sha) for sha in order if flags[sha] == _NEW]
+        return [CommitSha(self._sha(node)) for node in order if flags[node] == _NEW]
 
     def containing(self, target: str, tips: Iterable[str]) -> set[CommitSha]:
         """Which of `tips` contain `target` (are it, or descend from it): one walk for all of them.
 
         Each tip carries a bit; a commit's mask is the OR of the masks of the tips that
         reach it. Walking in generation order means a commit's mask is complete when it is
-        popped, and nothing older than `target` needs visiting.
+        popped, and nothing older than `target` needs visiting. The walk covers every commit
+        between the tips and the target, so it runs on commit-graph rows: a few microseconds each.
         """
         tip_list = [t for t in dict.fromkeys(tips) if self.has_commit(t)]
         if not tip_list or not self.has_commit(target):
             return set()
-        floor = self._entry(target)[1]
+        record = self._record
+        rows = self._graph.record if self._graph is not None and not self._shallow else None  # the fast path
+        goal = self._node(target)
+        _, generation, when = record(goal)
         if self._graph is None:  # dates may be skewed: look a day further back, as git's cut-off does
-            floor = (floor[0], floor[1] - _DATE_SKEW_SECONDS)
-        masks: dict[str, int] = {}
-        heap: list[tuple[int, int, str]] = []
+            when -= _DATE_SKEW_SECONDS
+        floor = (generation, when)
+        masks: dict[int, int] = {}
+        heap: list[tuple[int, int, int, tuple[int, ...]]] = []
         for bit, tip in enumerate(tip_list):
-            if tip not in masks:
-                generation, when = self._entry(tip)[1]
-                heapq.heappush(heap, (-generation, -when, tip))
-            masks[tip] = masks.get(tip, 0) | (1 << bit)
+            node = self._node(tip)
+            if node not in masks:
+                parents, tip_generation, tip_when = record(node)
+                heapq.heappush(heap, (-tip_generation, -tip_when, node, parents))
+            masks[node] = masks.get(node, 0) | (1 << bit)
         while heap:
-            sha = heapq.heappop(heap)[2]
-            mask = masks[sha]
-            if sha == target:
+            _, _, node, parents = heapq.heappop(heap)
+            mask = masks.pop(node)  # never needed again: every child has been popped
+            if node == goal:
                 return {CommitSha(t) for bit, t in enumerate(tip_list) if mask >> bit & 1}
-            for parent in self.parents(sha):
-                order = self._entry(parent)[1]
-                if parent != target and order <= floor:
-                    continue  # older than the target: cannot lead to it
-                if parent not in masks:
-                    heapq.heappush(heap, (-order[0], -order[1], parent))
-                    masks[parent] = 0
-                masks[parent] |= mask
+            for parent in parents:
+                known = masks.get(parent)
+                if known is None:
+                    grand, generation, when = rows(parent) if rows is not None and parent >= 0 else record(parent)
+                    if parent != goal and (generation, when) <= floor:
+                        continue  # older than the target: cannot lead to it
+                    heapq.heappush(heap, (-generation, -when, parent, grand))
+                    masks[parent] = mask
+                else:
+                    masks[parent] = known | mask
         return set()
 
-    def count_new(self, old: str, new: str) -> int:
-        """`git rev-list --count NEW ^OLD`: the commits NEW has that OLD lacks.
+    def divergence(self, old: str, new: str) -> tuple[int, int]:
+        """The commits NEW has that OLD lacks, and those OLD has that NEW lacks: one walk for both counts.
 
         Counting can cover tens of thousands of commits (an environment far behind), which git does
-        in C from the commit-graph in milliseconds; the pre-push budget needs that.
+        in C from the commit-graph (`rev-list --count --left-right OLD...NEW`); pre-push needs that.
         """
-        return int(run_git(["rev-list", "--count", new, f"^{old}", "--"], cwd=self.paths.cwd).stdout.strip())
+        out = run_git(["rev-list", "--count", "--left-right", f"{old}...{new}", "--"], cwd=self.paths.cwd).stdout
+        old_only, new_only = out.split()
+        return int(new_only), int(old_only)
 
     def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
         """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`.

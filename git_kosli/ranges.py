@@ -1,6 +1,6 @@
 """Artifact changes between two snapshots as commit ranges: same, ahead, behind, diverged, added, removed.
 
-Pure: commit counts come from a callable (`git rev-list --count NEW ^OLD`).
+Pure: commit counts come from a callable (`git rev-list --count --left-right OLD...NEW`).
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ class Related:
 def relate(
     change: ArtifactChange,
     matcher: RepoMatcher,
-    count: Callable[[CommitSha, CommitSha], int],
+    divergence: Callable[[CommitSha, CommitSha], tuple[int, int]],
 ) -> Related:
-    """Classify one pair. `count(a, b)` is the number of commits in b that a lacks."""
+    """Classify one pair. `divergence(a, b)`: the commits b has that a lacks, and those a has that b lacks."""
     if change.change is Change.STARTED:
         return Related(change, Relation.ADDED, None, _ours(matcher, change.new))
     if change.change is Change.EXITED:
@@ -72,7 +72,7 @@ def relate(
         return Related(change, Relation.OTHER_REPO, left, right)
     if left == right:
         return Related(change, Relation.SAME, left, right)
-    ahead, behind = count(left, right), count(right, left)
+    ahead, behind = divergence(left, right)
     relation = Relation.DIVERGED if ahead and behind else Relation.AHEAD if ahead else Relation.BEHIND
     return Related(change, relation, left, right, ahead, behind)
 

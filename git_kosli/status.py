@@ -44,9 +44,9 @@ def environment_status(
     *,
     revision: CommitSha,
     commit_of: Callable[[Artifact], CommitSha | None],
-    count: Callable[[CommitSha, CommitSha], int],
+    divergence: Callable[[CommitSha, CommitSha], tuple[int, int]],
 ) -> EnvStatus:
-    """Status of one environment. `count(a, b)` is the number of commits in b that a lacks."""
+    """Status of one environment. `divergence(a, b)`: the commits b has that a lacks, and those a has that b lacks."""
     if not history:
         return EnvStatus(env, None, (), (), ())
     latest = history[-1]
@@ -56,7 +56,7 @@ def environment_status(
         if commit is None:
             continue
         since = _running_since(history, commit, commit_of)
-        running.append(Running(commit, artifact, since, count(commit, revision), count(revision, commit)))
+        running.append(Running(commit, artifact, since, *divergence(commit, revision)))
     return EnvStatus(
         env,
         latest,

@@ -88,3 +88,21 @@ def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
         assert {a, b} <= set(graph.entry(repo.head())[0])  # type: ignore[index]
     finally:
         graph.close()
+
+
+@pytest.mark.parametrize("graph", ["none", "all", "older commits only"])
+def test_containing_answers_as_merge_base_is_ancestor(repo: GitRepo, graph: str) -> None:
+    shas = build_merges(repo)
+    if graph == "all":
+        git(repo.path, "commit-graph", "write", "--reachable")
+    if graph == "older commits only":  # commits made after git last wrote the graph are read from their objects
+        git(repo.path, "commit-graph", "write", "--reachable")
+        repo.checkout("topic")
+        shas += [repo.commit("t5")]
+        repo.checkout("main")
+        shas += [repo.merge("topic", "late merge"), repo.commit("m5")]
+    with GitHistory(discover(repo.path)) as history:
+        for target in shas:
+            expected = {tip for tip in shas if subprocess.run(
+                ["git", "merge-base", "--is-ancestor", target, tip], cwd=repo.path).returncode == 0}
+            assert history.containing(target, shas) == expected

@@ -29,7 +29,7 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     from git_kosli.ranges import Relation, relate
 
     old, new = app.source.resolve_all([left, right])
-    related = [relate(change, app.matcher, app.history.count_new) for change in diff_snapshots(old=old, new=new)]
+    related = [relate(change, app.matcher, app.history.divergence) for change in diff_snapshots(old=old, new=new)]
     same_env = old.env == new.env
     if as_json:
         click.echo(json.dumps(_document(old, new, related), indent=2))

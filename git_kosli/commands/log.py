@@ -37,7 +37,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
             continue
         before = history[position - 1] if position else None
         changes = diff_snapshots(old=before, new=snapshot) if before else _all_started(snapshot)
-        related = [relate(c, app.matcher, app.history.count_new) for c in changes if c.change.value != "unchanged"]
+        related = [relate(c, app.matcher, app.history.divergence) for c in changes if c.change.value != "unchanged"]
         entries.append((snapshot, related))
     entries.reverse()
     if as_json:

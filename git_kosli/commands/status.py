@@ -39,7 +39,7 @@ def compute(app: AppContext, revision: str, envs: tuple[str, ...] | list[str]) -
     from git_kosli.status import environment_status
 
     return [
-        environment_status(env, history, revision=revision, commit_of=app.matcher.commit_of, count=app.history.count_new)
+        environment_status(env, history, revision=revision, commit_of=app.matcher.commit_of, divergence=app.history.divergence)
         for env, history in load_histories(app.source, envs).items()
     ]
 
