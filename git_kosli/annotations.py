@@ -120,7 +120,6 @@ def first_builds(
     A commit that is built itself maps to its own build. One pass: children hand
     their answer down to their parents.
     """
-    in_range = set(commits)
     position = {sha: i for i, sha in enumerate(commits)}
     best: dict[CommitSha, Build | None] = {}
     inherited: dict[str, Build] = {}
@@ -131,7 +130,7 @@ def first_builds(
         if answer is None:
             continue
         for parent in parents(sha):
-            if parent in in_range:
+            if parent in position:  # in the range
                 current = inherited.get(parent)
                 if current is None or position[answer.commit] > position[current.commit]:
                     inherited[parent] = answer

@@ -51,8 +51,8 @@ class CommitGraphFile:
         if len(oid) != 20:
             return None
         first = oid[0]
-        low = _UINT32.unpack_from(self._map, self._fanout + 4 * (first - 1))[0] if first else 0
-        high = _UINT32.unpack_from(self._map, self._fanout + 4 * first)[0]
+        low: int = _UINT32.unpack_from(self._map, self._fanout + 4 * (first - 1))[0] if first else 0
+        high: int = _UINT32.unpack_from(self._map, self._fanout + 4 * first)[0]
         while low < high:
             middle = (low + high) // 2
             start = self._oids + 20 * middle

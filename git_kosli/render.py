@@ -26,15 +26,16 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     lines: list[list[str]] = []
     for row in rows:
         cells = [str(cell).strip() for cell in row]
-        if not [cell for cell in cells if "\n" in cell]:
+        if "\n" not in "".join(cells):
             lines.append(cells)
             continue
         split = [cell.split("\n") for cell in cells]
         for n in range(max(len(parts) for parts in split)):
             lines.append([parts[n] if n < len(parts) else "" for parts in split])
-    widths = [max([len(header) + 2, *(len(line[column]) for line in lines)]) for column, header in enumerate(headers)]
+    columns = list(zip(*lines, strict=True)) if lines else [()] * len(headers)
+    widths = [max(len(header) + 2, max(map(len, column), default=0)) for header, column in zip(headers, columns, strict=True)]
     layout = "  ".join([*(f"{{:<{width}}}" for width in widths[:-1]), "{}"])
-    return "\n".join(layout.format(*line).rstrip() for line in [headers, *lines])
+    return "\n".join([layout.format(*headers).rstrip(), *(layout.format(*line).rstrip() for line in lines)])
 
 
 def bisect_text(plan: BisectPlan) -> str:
