@@ -23,10 +23,10 @@ demo: $(BIN)/git-kosli $(MANPAGE)
 test: $(BIN)/git-kosli $(MANPAGE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
-# Benchmarks against plain git (not part of `make test`): make bench SIZES=10000,100000,1000000
-SIZES ?= 10000,100000
+# Benchmarks against plain git (not part of `make test`; a real install in .bench/venv): make bench SIZES=10000
+SIZES ?= 10000,100000,1000000
 bench: $(BIN)/git-kosli
-	SIZES=$(SIZES) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+	SIZES=$(SIZES) $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .bench build *.egg-info

@@ -51,8 +51,11 @@ def endpoint(path: str) -> str:
     return parts[0]
 
 
-def bisect_requests(repo: Path, good: str, bad: str) -> tuple[Run, Run]:
-    """Serve the repository's snapshots from a loopback Kosli org and bisect bench#1..bench#2 twice."""
+def bisect_requests(repo: Path, good: str, bad: str, env: dict[str, str] | None = None) -> tuple[Run, Run]:
+    """Serve the repository's snapshots from a loopback Kosli org and bisect bench#1..bench#2 twice.
+
+    `env`: the environment to run git kosli in (default: this Python's, with its scripts first on PATH).
+    """
     from git_kosli.model import EnvName
     from git_kosli.store import Store, store_path
 
@@ -63,7 +66,7 @@ def bisect_requests(repo: Path, good: str, bad: str) -> tuple[Run, Run]:
     with KosliServer(org="bench") as server:
         server.add(*snapshots)
         server.add(*synthetic.range_snapshots(good, bad))
-        env = {**ENV, **server.env()}
+        env = {**(env or ENV), **server.env()}
 
         def bisect() -> Run:
             subprocess.run(["git", "bisect", "reset"], cwd=repo, env=env, capture_output=True, check=False)

@@ -19,6 +19,7 @@ URL = "https://github.com/bench/service"
 
 def build(path: Path, commits: int) -> list[str]:
     """Create the repository (if not already built) and return its built commits, oldest first."""
+    path = path.resolve()
     marker = path / ".git" / "bench-built"
     if not marker.exists():
         path.mkdir(parents=True, exist_ok=True)
