@@ -49,7 +49,9 @@ class Starting:
         if result.returncode != 0:
             if bisect_start_file(self._paths).exists():
                 run_git(["bisect", "reset"], cwd=_top(self._paths), check=False)
-            raise GitCommandError(f"git bisect start failed: {(result.stderr or result.stdout).strip()}")
+            said = " ".join(line.strip().removeprefix("error: ").removeprefix("fatal: ")
+                            for line in (result.stderr or result.stdout).splitlines() if line.strip())
+            raise GitCommandError(f"git bisect start failed: {said}")
         return result
 
     def abandon(self) -> None:

@@ -315,3 +315,20 @@ def test_a_pathspec_typed_in_a_subdirectory_is_relative_to_it(repo: GitRepo, run
     assert result.exit_code == 0, result.stderr
     assert [c["commit"] for c in json.loads(result.stdout)["commits"]] == [touched]
     assert (repo.path / ".git" / "BISECT_NAMES").read_text().strip() == "'--' 'src/app.py'"
+
+
+def test_git_refusing_to_start_leaves_no_bisect_and_no_notes(repo: GitRepo, run_cli) -> None:
+    commits = [repo.commit("app", f"version {n}\n") for n in range(6)]
+    seed(repo.path, *history("env", [[artifact(commits[0])], [artifact(commits[-1])]]))
+    (repo.path / "app.txt").write_text("work in progress\n")  # git cannot check out the midpoint over this
+    before = bisect_state(repo.path)
+
+    result = run_cli("bisect", "env#1", "env#2", cwd=repo.path)
+
+    assert result.exit_code == 128
+    assert result.stderr.startswith("fatal: git bisect start failed: ")
+    assert "would be overwritten by checkout" in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # git's several lines, as one
+    assert "app.txt" in result.stderr
+    assert bisect_state(repo.path) == before  # no refs/bisect, no BISECT_* files, no refs/notes/kosli
+    assert (repo.path / "app.txt").read_text() == "work in progress\n"

@@ -59,6 +59,9 @@ def test_lookups_that_find_nothing(repo: GitRepo) -> None:
         assert history.resolve_or_none("HEAD") == repo.head()
         assert history.has_commit("1" * 40) is False
         assert history.has_commit(repo.head()) is True
+        # only full object names: revisions, abbreviations and trees are not "a commit here"
+        for name in ("HEAD", repo.head()[:7], "main", "", git(repo.path, "rev-parse", "HEAD^{tree}").strip()):
+            assert history.has_commit(name) is False, name
 
 
 def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
