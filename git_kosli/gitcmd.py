@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +93,28 @@ class RunningGit:
         if check and self._proc.returncode != 0:
             raise GitCommandError(_first_line(stderr) or f"'git {' '.join(self._args)}' exited {self._proc.returncode}")
         return GitResult(self._proc.returncode, stdout, stderr)
+
+
+def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, separator: str = "\0") -> Iterator[str]:
+    """The records git prints (`-z` output), as it prints them: a million of them never sit in memory at once.
+
+    Raises:
+        GitCommandError: git exited non-zero; the message is git's stderr.
+    """
+    log.debug("streaming %s", " ".join(["git", *args]))
+    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        rest = ""
+        while chunk := proc.stdout.read(1 << 16):
+            records = (rest + chunk).split(separator)
+            rest = records.pop()
+            yield from records
+        stderr = proc.stderr.read()
+    if proc.returncode != 0:
+        raise GitCommandError(_first_line(stderr) or f"'git {' '.join(args)}' exited {proc.returncode}")
+    if rest:
+        yield rest
 
 
 class ObjectTypes:

@@ -12,18 +12,15 @@ writer makes us fail rather than lose its notes.
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
-from git_kosli.gitcmd import RepoPaths, RunningGit, run_git
+from git_kosli.gitcmd import RepoPaths, run_git, stream_git
 
 NOTES_REF = "refs/notes/kosli"
 _FANOUT_THRESHOLD = 256  # git itself starts fanning out the notes tree at about this size
-_SHA = re.compile(r"[0-9a-f]{40}")
-_LS_TREE = re.compile(r"(\d+) \w+ ([0-9a-f]+)\t([^\0]*)\0")  # `git ls-tree -z`: MODE TYPE OBJECT<TAB>PATH<NUL>
 _FALLBACK_IDENT = "git kosli <git-kosli@localhost>"
 
 
@@ -49,7 +46,7 @@ class NotesUpdate:
     paths: RepoPaths
     tip: str | None  # the notes commit the comparison was made against
     changed: Mapping[str, bytes]  # commit -> new note text
-    rewrite: list[_Entry] | None  # every other entry, when the fanout changes and the tree is rebuilt
+    moved_from: list[str]  # where changed notes were, when that is not where they are written now
     fanout: bool
 
     def write(self, *, command: str) -> bool:
@@ -58,7 +55,7 @@ class NotesUpdate:
         Raises:
             GitCommandError: the ref moved since the comparison (a concurrent writer), or git failed.
         """
-        if not self.changed and self.rewrite is None:
+        if not self.changed:
             return False
         stream = _commit_stream(self, command=command)
         result = run_git(["fast-import", "--quiet"], cwd=self.paths.cwd, stdin=stream, check=False)
@@ -70,45 +67,57 @@ class NotesUpdate:
 
 
 class NotesTree:
-    """refs/notes/kosli as it is now: its tip, and its files, which git lists in the background from the start."""
+    """refs/notes/kosli as it is now: its tip, and the notes of the commits asked about.
+
+    The tree is streamed from `git ls-tree` and only the entries asked about are kept, so
+    a tree of a million notes (`git kosli notes` in CI on a large repository) costs a
+    pass of git's, not a million Python objects.
+    """
 
     def __init__(self, paths: RepoPaths) -> None:
         self.paths = paths
         self.tip = _tip(paths)
-        tree = ["ls-tree", "-r", "-z", "--full-tree", self.tip] if self.tip else None
-        self._listing = RunningGit(tree, cwd=paths.cwd) if tree else None
-        self._entries: dict[str, _Entry] | None = None
 
-    def entries(self) -> dict[str, _Entry]:
-        """Every file of the tree, by the commit it annotates (by path for anything that is not a note)."""
-        if self._entries is None:
-            listed = self._listing.wait().stdout if self._listing is not None else ""
-            self._entries = {
-                path.replace("/", ""): _Entry(path, mode, blob) for mode, blob, path in _LS_TREE.findall(listed)
-            }
-        return self._entries
+    def entries(self, commits: Collection[str]) -> tuple[dict[str, _Entry], int]:
+        """The tree's entries for these commits' notes, and how many notes it holds in all."""
+        if self.tip is None:
+            return {}, 0
+        found: dict[str, _Entry] = {}
+        count = 0
+        for record in stream_git(["ls-tree", "-r", "-z", "--full-tree", self.tip], cwd=self.paths.cwd):
+            meta, _, path = record.partition("\t")
+            key = path.replace("/", "")
+            count += 1
+            if key in commits:
+                mode, _kind, blob = meta.split(" ")
+                found[key] = _Entry(path, mode, blob)
+        return found, count
 
     def compare(self, notes: Mapping[str, str], *, progress: Callable[[int], None] | None = None) -> NotesUpdate:
-        """Which of these notes (full sha -> text) differ from the tree; `progress(done)` as they go."""
-        entries = self.entries()
-        fanout = len(entries.keys() | notes.keys()) > _FANOUT_THRESHOLD
+        """Which of these notes (full sha -> text) differ from the tree; `progress(done)` as they go.
+
+        Past 256 notes they are written with git's 2/38 fanout; a changed note found elsewhere (flat,
+        or in a deeper fanout git chose) is removed from there, so no commit has two.
+        """
+        entries, count = self.entries(notes.keys())
+        fanout = count + len(notes) - len(entries) > _FANOUT_THRESHOLD
         changed: dict[str, bytes] = {}
+        moved_from: list[str] = []
         for done, (sha, text) in enumerate(notes.items(), 1):
             if progress and (done % 256 == 0 or done == len(notes)):
                 progress(done)
             data = (text if text.endswith("\n") else text + "\n").encode()
             old = entries.get(sha)
-            if old is None or old.blob != _blob_id(data):
+            if old is None or old.blob != _blob_id(data) or old.path != _note_path(sha, fanout=fanout):
                 changed[sha] = data
-        moved = any(e.path != _note_path(key, fanout=fanout) and _is_note(key) for key, e in entries.items())
-        # Notes that move to another fanout level are rewritten whole, so no commit keeps two notes.
-        rewrite = [e for key, e in entries.items() if key not in changed] if moved else None
-        return NotesUpdate(self.paths, self.tip, changed, rewrite, fanout)
+                if old is not None and old.path != _note_path(sha, fanout=fanout):
+                    moved_from.append(old.path)
+        return NotesUpdate(self.paths, self.tip, changed, moved_from, fanout)
 
     def read(self, commits: Iterable[str]) -> dict[str, str]:
         """The notes of the commits that have one (full sha -> text)."""
-        entries = self.entries()
-        blobs = {sha: entries[sha].blob for sha in dict.fromkeys(commits) if sha in entries}
+        entries, _ = self.entries(set(commits))
+        blobs = {sha: entry.blob for sha, entry in entries.items()}
         if not blobs:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
@@ -125,10 +134,6 @@ def _tip(paths: RepoPaths) -> str | None:
     return result.stdout.strip() or None
 
 
-def _is_note(key: str) -> bool:
-    return _SHA.fullmatch(key) is not None
-
-
 def _note_path(sha: str, *, fanout: bool) -> str:
     """Where the note of a commit lives: flat, or with git's 2/38 fanout."""
     return f"{sha[:2]}/{sha[2:]}" if fanout else sha
@@ -140,21 +145,13 @@ def _blob_id(data: bytes) -> str:
 
 
 def _commit_stream(update: NotesUpdate, *, command: str) -> bytes:
-    """A `git fast-import` stream: one notes commit on top of the compared tip, setting the changed notes.
-
-    With a rewrite, the tree is rebuilt from scratch: every kept entry at its new place, then the changed ones.
-    """
+    """A `git fast-import` stream: one notes commit on top of the compared tip, setting the changed notes."""
     message = f"Notes added by 'git kosli {command}'\n".encode()
     parts = [f"commit {NOTES_REF}\ncommitter {_committer(update.paths)}\n".encode(),
              b"data %d\n%s" % (len(message), message)]
     if update.tip is not None:
         parts.append(f"from {update.tip}\n".encode())
-    if update.rewrite is not None:
-        parts.append(b"deleteall\n")
-        for entry in update.rewrite:
-            key = entry.path.replace("/", "")
-            place = _note_path(key, fanout=update.fanout) if _is_note(key) else entry.path
-            parts.append(f"M {entry.mode} {entry.blob} {place}\n".encode())
+    parts += [f"D {path}\n".encode() for path in update.moved_from]
     for sha, data in update.changed.items():
         path = _note_path(sha, fanout=update.fanout).encode()
         parts.append(b"M 100644 inline %s\ndata %d\n%s" % (path, len(data), data))
@@ -163,7 +160,10 @@ def _commit_stream(update: NotesUpdate, *, command: str) -> bytes:
 
 
 def _committer(paths: RepoPaths) -> str:
-    """The committer identity git would use, and the time now, as fast-import wants them (`Name <email> 1700000000 +0000`)."""
+    """The committer identity git would use, and the time now, as fast-import wants them.
+
+    That is `Name <email> 1700000000 +0000`, exactly what `git var GIT_COMMITTER_IDENT` prints.
+    """
     asked = run_git(["var", "GIT_COMMITTER_IDENT"], cwd=paths.cwd, check=False)
     if asked.returncode == 0 and asked.stdout.strip():
         return asked.stdout.strip()

@@ -70,19 +70,37 @@ def test_writing_the_same_notes_again_makes_no_commit_and_a_change_rewrites_only
     assert {sha for sha in after if after[sha] != before[sha]} == {commits[5]}
 
 
-def test_past_256_notes_the_tree_fans_out_and_earlier_flat_notes_move_with_it(repo: GitRepo) -> None:
+def test_past_256_notes_the_tree_fans_out_and_a_rewritten_flat_note_moves(repo: GitRepo) -> None:
     commits = many_commits(repo, 300)
     paths = discover(repo.path)
     write_notes(paths, {sha: f"old {sha}" for sha in commits[:10]}, command="notes")
     assert all(len(name) == 40 for name in git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split())
 
-    write_notes(paths, {sha: f"new {sha}" for sha in commits[10:]}, command="notes")
+    write_notes(paths, {commits[0]: "rewritten", **{sha: f"new {sha}" for sha in commits[10:]}}, command="notes")
 
-    top = git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split()
-    assert top and all(len(name) == 2 for name in top)  # 2/38, as git lays out a large notes tree
-    assert len(listed(repo)) == 300  # every commit once: none left behind at the flat path
-    assert show(repo, commits[0]) == f"old {commits[0]}\n"
+    files = git(repo.path, "ls-tree", "-r", "--name-only", "refs/notes/kosli").split()
+    assert f"{commits[-1][:2]}/{commits[-1][2:]}" in files  # 2/38, as git lays out a large notes tree
+    assert commits[0] not in files and f"{commits[0][:2]}/{commits[0][2:]}" in files  # moved, not copied
+    assert len(files) == len(listed(repo)) == 300  # every commit once
+    assert show(repo, commits[0]) == "rewritten\n"
+    assert show(repo, commits[1]) == f"old {commits[1]}\n"  # untouched flat notes still read, as git reads them
     assert show(repo, commits[-1]) == f"new {commits[-1]}\n"
+
+
+def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: GitRepo) -> None:
+    (first,) = repo.linear(1)
+    deep = f"{first[:2]}/{first[2:4]}/{first[4:]}"  # the 2/2/36 layout git uses for very large notes trees
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input="by git\n", text=True,
+                          capture_output=True, check=True).stdout.strip()
+    stream = (f"commit refs/notes/kosli\ncommitter T <t@example.com> 1790000000 +0000\ndata 0\n"
+              f"M 100644 {blob} {deep}\n\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input=stream, text=True, check=True)
+    assert show(repo, first) == "by git\n"
+
+    write_notes(discover(repo.path), {first: "by git kosli"}, command="notes")
+
+    assert git(repo.path, "ls-tree", "-r", "--name-only", "refs/notes/kosli").split() == [first]
+    assert show(repo, first) == "by git kosli\n"
 
 
 def test_notes_someone_added_with_git_notes_are_kept(repo: GitRepo) -> None:

@@ -59,7 +59,6 @@ def start(
     from git_kosli.render import bisect_json, bisect_text
 
     git_bisect.require_no_bisect(app.paths)
-    notes_tree = NotesTree(app.paths)  # git lists the notes while the plan is worked out
     plan = plan_bisect(
         source=app.source,
         history=app.history,
@@ -79,7 +78,7 @@ def start(
         pathspec=pathspec,
     )
     try:  # compare the notes while git checks out; write them only once the bisect has started
-        notes = notes_tree.compare({f.commit: "\n".join(f.lines(full=True)) for f in plan.facts})
+        notes = NotesTree(app.paths).compare({f.commit: "\n".join(f.lines(full=True)) for f in plan.facts})
     except BaseException:
         starting.abandon()
         raise
