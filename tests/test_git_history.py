@@ -109,3 +109,17 @@ def test_containing_answers_as_merge_base_is_ancestor(repo: GitRepo, graph: str)
             expected = {tip for tip in shas if subprocess.run(
                 ["git", "merge-base", "--is-ancestor", target, tip], cwd=repo.path).returncode == 0}
             assert history.containing(target, shas) == expected
+
+
+def test_streaming_git_output_splits_records_and_reports_failure(repo: GitRepo) -> None:
+    from git_kosli.errors import GitCommandError
+    from git_kosli.gitcmd import stream_git
+
+    repo.linear(3)
+    records = list(stream_git(["log", "-z", f"--format=%H{'x' * 100_000}", "HEAD"], cwd=repo.path))
+    assert [r[:40] for r in records] == git(repo.path, "rev-list", "HEAD").split()  # across 64 KiB reads
+    assert all(r.endswith("x" * 100_000) for r in records)
+    assert list(stream_git(["rev-list", "HEAD"], cwd=repo.path, separator="\n")) == git(
+        repo.path, "rev-list", "HEAD").splitlines()
+    with pytest.raises(GitCommandError, match="no-such-rev"):
+        list(stream_git(["rev-list", "no-such-rev"], cwd=repo.path))
