@@ -47,8 +47,7 @@ class Starting:
         """
         result = self._running.wait(check=False)
         if result.returncode != 0:
-            if bisect_start_file(self._paths).exists():
-                run_git(["bisect", "reset"], cwd=_top(self._paths), check=False)
+            self._end_if_started()
             said = " ".join(line.strip().removeprefix("error: ").removeprefix("fatal: ")
                             for line in (result.stderr or result.stdout).splitlines() if line.strip())
             raise GitCommandError(f"git bisect start failed: {said}")
@@ -57,6 +56,9 @@ class Starting:
     def abandon(self) -> None:
         """Wait for git, then end the bisect it started (the caller failed meanwhile)."""
         self._running.wait(check=False)
+        self._end_if_started()
+
+    def _end_if_started(self) -> None:
         if bisect_start_file(self._paths).exists():
             reset(self._paths)
 

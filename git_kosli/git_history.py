@@ -40,15 +40,20 @@ class RangeLog:
     def parents(self) -> dict[CommitSha, tuple[str, ...]]:
         """Each commit of the range with its parents, children before parents; waits for git."""
         found = {}
-        for line in self._shape.wait().stdout.split("\n")[1::2]:  # a `commit SHA` line precedes each formatted one
+        for line in _formatted(self._shape):
             sha, *parents = line.split(" ")
             found[CommitSha(sha)] = tuple(parents)
         return found
 
     def subjects(self) -> dict[CommitSha, str]:
         """The first line of each commit's message; waits for git."""
-        lines = self._subjects.wait().stdout.split("\n")[1::2]
+        lines = _formatted(self._subjects)
         return {CommitSha(sha): subject for sha, _, subject in (line.partition("\0") for line in lines)}
+
+
+def _formatted(listing: RunningGit) -> list[str]:
+    """The formatted lines of `rev-list --format` (each comes after a `commit SHA` line of its own)."""
+    return listing.wait().stdout.split("\n")[1::2]
 
 
 _NEW = 1

@@ -59,7 +59,7 @@ def run_git(
     else:
         result = GitResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise GitCommandError(_first_line(result.stderr) or f"'git {' '.join(args)}' exited {proc.returncode}")
+        raise _failure(args, proc.returncode, result.stderr)
     return result
 
 
@@ -91,7 +91,7 @@ class RunningGit:
         self._reader.join()
         stdout, stderr = self._output
         if check and self._proc.returncode != 0:
-            raise GitCommandError(_first_line(stderr) or f"'git {' '.join(self._args)}' exited {self._proc.returncode}")
+            raise _failure(self._args, self._proc.returncode, stderr)
         return GitResult(self._proc.returncode, stdout, stderr)
 
 
@@ -112,7 +112,7 @@ def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, separator:
             yield from records
         stderr = proc.stderr.read()
     if proc.returncode != 0:
-        raise GitCommandError(_first_line(stderr) or f"'git {' '.join(args)}' exited {proc.returncode}")
+        raise _failure(args, proc.returncode, stderr)
     if rest:
         yield rest
 
@@ -146,6 +146,11 @@ class ObjectTypes:
             self._proc.stdin.close()
             self._proc.wait()
             self._proc.stdout.close()
+
+
+def _failure(args: Sequence[str], returncode: int, stderr: str) -> GitCommandError:
+    """The error for a git command that failed: git's own first line, else which command and how it exited."""
+    return GitCommandError(_first_line(stderr) or f"'git {' '.join(args)}' exited {returncode}")
 
 
 def _first_line(text: str) -> str:

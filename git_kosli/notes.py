@@ -2,8 +2,8 @@
 
 Writing replaces each commit's note with freshly computed facts; a note whose text
 is unchanged is not rewritten, so running it twice gives the same notes (and no new
-commit). git does the reading (`git ls-tree`) and the writing (`git fast-import`),
-in C: a bisect over 10,000 commits checks its notes in about 20 ms and rewrites them
+commit). git does the reading (`git ls-tree`, streamed) and the writing (`git fast-import`),
+in C: a bisect over 10,000 commits compares its notes in about 35 ms and rewrites them
 all in under 100 ms, where parsing the notes tree in Python took 0.3 s. fast-import
 moves the ref only to a commit that contains the ref's current tip, so a concurrent
 writer makes us fail rather than lose its notes.
@@ -28,7 +28,6 @@ class _Entry(NamedTuple):
     """One file of the notes tree: where it is, and what it holds."""
 
     path: str
-    mode: str
     blob: str
 
 
@@ -89,8 +88,7 @@ class NotesTree:
             key = path.replace("/", "")
             count += 1
             if key in commits:
-                mode, _kind, blob = meta.split(" ")
-                found[key] = _Entry(path, mode, blob)
+                found[key] = _Entry(path, meta.rsplit(" ", 1)[1])  # MODE TYPE OBJECT
         return found, count
 
     def compare(self, notes: Mapping[str, str], *, progress: Callable[[int], None] | None = None) -> NotesUpdate:
@@ -108,9 +106,10 @@ class NotesTree:
                 progress(done)
             data = (text if text.endswith("\n") else text + "\n").encode()
             old = entries.get(sha)
-            if old is None or old.blob != _blob_id(data) or old.path != _note_path(sha, fanout=fanout):
+            place = _note_path(sha, fanout=fanout)
+            if old is None or old.blob != _blob_id(data) or old.path != place:
                 changed[sha] = data
-                if old is not None and old.path != _note_path(sha, fanout=fanout):
+                if old is not None and old.path != place:
                     moved_from.append(old.path)
         return NotesUpdate(self.paths, self.tip, changed, moved_from, fanout)
 
