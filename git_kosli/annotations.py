@@ -6,7 +6,7 @@ topological order (children first) with a parents callable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -57,7 +57,8 @@ class CommitFacts(NamedTuple):
         build = self.first_build
         if build is None:
             return ["no artifact; no build contains it yet"]
-        return [f"no artifact; first build {build.commit if full else short(build.commit)} ({build.artifact if full else build.display})"]
+        commit, name = (build.commit, build.artifact) if full else (short(build.commit), build.display)
+        return [f"no artifact; first build {commit} ({name})"]
 
 
 def episodes_by_commit(
@@ -108,48 +109,43 @@ def builds(
             for artifact in snapshot.artifacts:
                 commit = commit_of(artifact)
                 if commit is not None and commit not in found:
-                    found[commit] = Build(commit, artifact.name, artifact.fingerprint, artifact.flow, artifact.display_name)
+                    found[commit] = Build(commit, artifact.name, artifact.fingerprint, artifact.flow,
+                                          artifact.display_name)
     return found
 
 
 def first_builds(
-    commits: Sequence[CommitSha], parents: Callable[[str], Sequence[str]], built: Mapping[CommitSha, Build]
-) -> dict[CommitSha, Build | None]:
-    """For each commit of a range (children first), the oldest build in the range that contains it.
+    listing: Iterable[tuple[CommitSha, Sequence[str]]], built: Mapping[CommitSha, Build]
+) -> Iterator[tuple[CommitSha, Build | None]]:
+    """For each commit of a listing (commit, parents; children first), the oldest listed build that contains it.
 
-    A commit that is built itself maps to its own build. One pass: children hand
-    their answer down to their parents.
+    A commit that is built itself maps to its own build. One pass: children hand their
+    answer down to their parents, and a commit's inherited answer is dropped once it is
+    listed, so a million-commit listing holds only its frontier in memory, never the million.
     """
-    position = {sha: i for i, sha in enumerate(commits)}
-    best: dict[CommitSha, Build | None] = {}
+    position: dict[CommitSha, int] = {}  # of each build, once listed: later in the listing is older
     inherited: dict[str, Build] = {}
-    for sha in commits:
+    for index, (sha, parents) in enumerate(listing):
         own = built.get(sha)
-        answer = own if own is not None else inherited.get(sha)
-        best[sha] = answer
+        if own is not None:
+            position[sha] = index
+        handed = inherited.pop(sha, None)
+        answer = own if own is not None else handed
+        yield sha, answer
         if answer is None:
             continue
-        for parent in parents(sha):
-            if parent in position:  # in the range
-                current = inherited.get(parent)
-                if current is None or position[answer.commit] > position[current.commit]:
-                    inherited[parent] = answer
-    return best
+        for parent in parents:
+            current = inherited.get(parent)
+            if current is None or position[answer.commit] > position[current.commit]:
+                inherited[parent] = answer
 
 
 def commit_facts(
-    commits: Sequence[CommitSha],
-    parents: Callable[[str], Sequence[str]],
+    listing: Iterable[tuple[CommitSha, Sequence[str]]],
     episodes: Mapping[CommitSha, list[Episode]],
     built: Mapping[CommitSha, Build],
-) -> list[CommitFacts]:
-    """The facts for each commit of a range, in the range's order."""
-    first = first_builds(commits, parents, built)
-    return [
-        CommitFacts(
-            commit=sha,
-            episodes=tuple(episodes.get(sha, ())),
-            first_build=None if sha in episodes else first[sha],
-        )
-        for sha in commits
-    ]
+) -> Iterator[CommitFacts]:
+    """The facts for each commit of a listing (commit, parents; children first), in the listing's order."""
+    for sha, first in first_builds(listing, built):
+        ran = episodes.get(sha)
+        yield CommitFacts(commit=sha, episodes=tuple(ran) if ran else (), first_build=None if ran else first)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
@@ -168,7 +168,7 @@ def annotate(
     """Deployment facts for the commits of a range (children first), from every environment's history."""
     episodes = episodes_by_commit(histories.values(), matcher.commit_of)
     parents = listing.parents()  # waits for git, which listed the range while the episodes were worked out
-    return commit_facts(list(parents), cast(Callable[[str], Sequence[str]], parents.__getitem__), episodes, known)
+    return list(commit_facts(parents.items(), episodes, known))
 
 
 def plan_bisect(

@@ -9,13 +9,13 @@ every form git accepts works here too.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from git_kosli.commit_graph import CommitGraphFile
-from git_kosli.gitcmd import ObjectTypes, RepoPaths, RunningGit, run_git
+from git_kosli.gitcmd import ObjectTypes, RepoPaths, RunningGit, run_git, stream_git
 from git_kosli.model import CommitSha, commit_sha_or_none
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class GitHistory:
 
     @property
     def _repo(self) -> Repo:
-        """dulwich's repository, opened only when the commit-graph cannot answer (it costs ~0.1 s to import)."""
+        """The dulwich repository, opened only when the commit-graph cannot answer (it costs ~0.1 s to import)."""
         if self._opened is None:
             from dulwich.repo import Repo
 
@@ -148,6 +148,18 @@ class GitHistory:
         walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else []), include, f"^{exclude}"]
         return RangeLog(RunningGit([*walk, "--format=%H %P", "--", *pathspec], cwd=self.paths.cwd),
                         RunningGit([*walk, "--format=%H%x00%s", "--", *pathspec], cwd=self.paths.cwd))
+
+    def ancestry(self, tips: Iterable[str]) -> Iterator[tuple[CommitSha, tuple[str, ...]]]:
+        """Every commit the tips contain, with its parents, children first: streamed from git as it walks.
+
+        A whole history (`git kosli notes` at a million commits) never sits in memory: git walks
+        it from the commit-graph, in C, and each commit is handed on as it comes.
+        """
+        listed = stream_git(["rev-list", "--topo-order", "--parents", "--stdin"], cwd=self.paths.cwd,
+                            separator="\n", stdin="".join(f"{tip}\n" for tip in tips))
+        for line in listed:
+            sha, *parents = line.split(" ")
+            yield CommitSha(sha), tuple(parents)
 
     def parents(self, sha: str) -> list[str]:
         """The commit's parents (none beyond a shallow boundary)."""

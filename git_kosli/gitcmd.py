@@ -7,12 +7,14 @@ Arguments are always a list; failures carry git's own stderr.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from git_kosli.errors import GitCommandError, NotARepositoryError
 
@@ -95,16 +97,22 @@ class RunningGit:
         return GitResult(self._proc.returncode, stdout, stderr)
 
 
-def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, separator: str = "\0") -> Iterator[str]:
+def stream_git(
+    args: Sequence[str], *, cwd: str | Path | None = None, separator: str = "\0", stdin: str | None = None
+) -> Iterator[str]:
     """The records git prints (`-z` output), as it prints them: a million of them never sit in memory at once.
+
+    `stdin` is for commands that read all of it before printing anything (`rev-list --stdin`).
 
     Raises:
         GitCommandError: git exited non-zero; the message is git's stderr.
     """
     log.debug("streaming %s", " ".join(["git", *args]))
-    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None and proc.stderr is not None
+        if proc.stdin is not None:
+            _feed(proc.stdin, [stdin or ""])
         rest = ""
         while chunk := proc.stdout.read(1 << 16):
             records = (rest + chunk).split(separator)
@@ -115,6 +123,32 @@ def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, separator:
         raise _failure(args, proc.returncode, stderr)
     if rest:
         yield rest
+
+
+def feed_git(args: Sequence[str], chunks: Iterable[bytes], *, cwd: str | Path | None = None) -> GitResult:
+    """Run `git ARGS` with its input written as it is made (`fast-import` of a million notes), not held whole.
+
+    For commands that print little until their input ends: their stdout is discarded.
+    """
+    log.debug("feeding %s", " ".join(["git", *args]))
+    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        _feed(proc.stdin, chunks)
+        stderr = proc.stderr.read().decode(errors="replace")
+    return GitResult(proc.returncode, "", stderr)
+
+
+def _feed(stdin: IO[Any], chunks: Iterable[Any]) -> None:
+    """Write to a git process and close its input; a git that stopped reading says why on stderr."""
+    try:
+        for chunk in chunks:
+            stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
 
 
 class ObjectTypes:

@@ -2,40 +2,58 @@
 
 Writing replaces each commit's note with freshly computed facts; a note whose text
 is unchanged is not rewritten, so running it twice gives the same notes (and no new
-commit). git does the reading (`git ls-tree`, streamed) and the writing (`git fast-import`),
-in C: a bisect over 10,000 commits compares its notes in about 35 ms and rewrites them
-all in under 100 ms, where parsing the notes tree in Python took 0.3 s. fast-import
-moves the ref only to a commit that contains the ref's current tip, so a concurrent
-writer makes us fail rather than lose its notes.
+commit). git does the reading (`git ls-tree`, streamed) and the writing (`git fast-import`,
+fed as the stream is made), in C. Each distinct text is one blob, so a million commits
+cost a dict slot each, not a string each: `git kosli notes` over a million-commit history
+stays near 150 MB. fast-import moves the ref only to a commit that contains the ref's
+current tip, so a concurrent writer makes us fail rather than lose its notes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
-from git_kosli.gitcmd import RepoPaths, run_git, stream_git
+from git_kosli.gitcmd import RepoPaths, feed_git, run_git, stream_git
 
 NOTES_REF = "refs/notes/kosli"
-_FANOUT_THRESHOLD = 256  # git itself starts fanning out the notes tree at about this size
+_TREE_SIZE = 256  # git fans the notes tree out about here: each level of 2-hex directories keeps trees this small
 _FALLBACK_IDENT = "git kosli <git-kosli@localhost>"
-
-
-class _Entry(NamedTuple):
-    """One file of the notes tree: where it is, and what it holds."""
-
-    path: str
-    blob: str
+Notes = Mapping[str, str] | Iterable[tuple[str, str]]  # full commit sha -> text, or a stream of the pairs
+_STATES = 64  # a found note's state, packed with its text's number: 2 * directory depth + (1 if the same text)
 
 
 def write_notes(
-    paths: RepoPaths, notes: Mapping[str, str], *, command: str, progress: Callable[[int], None] | None = None
+    paths: RepoPaths,
+    notes: Notes,
+    *,
+    command: str,
+    progress: Callable[[int], None] | None = None,
 ) -> bool:
     """Set the note of each commit (full sha -> text); `progress(done)` as they go. False when nothing changed."""
-    return NotesTree(paths).compare(notes, progress=progress).write(command=command)
+    return NotesTree(paths).compare(notes).write(command=command, progress=progress)
+
+
+class NoteTexts:
+    """The text of each commit's note, each distinct text kept once.
+
+    A million commits share a few thousand texts (`no artifact; first build X`), so a commit
+    costs a dict slot and a shared number, not a string of its own.
+    """
+
+    def __init__(self, notes: Notes) -> None:
+        numbers: dict[bytes, int] = {}
+        self.texts: list[bytes] = []
+        self.of: dict[str, int] = {}  # commit -> number of its text
+        for sha, text in notes.items() if isinstance(notes, Mapping) else notes:
+            data = (text if text.endswith("\n") else text + "\n").encode()
+            number = numbers.get(data)
+            if number is None:
+                number = numbers[data] = len(self.texts)
+                self.texts.append(data)
+            self.of[sha] = number
 
 
 @dataclass(frozen=True)
@@ -44,20 +62,22 @@ class NotesUpdate:
 
     paths: RepoPaths
     tip: str | None  # the notes commit the comparison was made against
-    changed: Mapping[str, bytes]  # commit -> new note text
+    texts: list[bytes]
+    changed: Mapping[str, int]  # commit -> number of its new text
     moved_from: list[str]  # where changed notes were, when that is not where they are written now
-    fanout: bool
+    fanout: int  # levels of 2-hex directories
+    count: int  # the notes compared, changed or not
 
-    def write(self, *, command: str) -> bool:
-        """One notes commit with the changes, in one `git fast-import`; False when there was nothing to change.
+    def write(self, *, command: str, progress: Callable[[int], None] | None = None) -> bool:
+        """One notes commit with the changes, streamed into one `git fast-import`; False when nothing changed.
 
         Raises:
             GitCommandError: the ref moved since the comparison (a concurrent writer), or git failed.
         """
         if not self.changed:
             return False
-        stream = _commit_stream(self, command=command)
-        result = run_git(["fast-import", "--quiet"], cwd=self.paths.cwd, stdin=stream, check=False)
+        result = feed_git(["fast-import", "--quiet"], _commit_stream(self, command=command, progress=progress),
+                          cwd=self.paths.cwd)
         if result.returncode != 0:
             if _tip(self.paths) != self.tip:
                 raise GitCommandError(f"{NOTES_REF} moved while writing notes; run the command again")
@@ -68,7 +88,7 @@ class NotesUpdate:
 class NotesTree:
     """refs/notes/kosli as it is now: its tip, and the notes of the commits asked about.
 
-    The tree is streamed from `git ls-tree` and only the entries asked about are kept, so
+    The tree is streamed from `git ls-tree` and only the entries asked about are looked at, so
     a tree of a million notes (`git kosli notes` in CI on a large repository) costs a
     pass of git's, not a million Python objects.
     """
@@ -77,46 +97,51 @@ class NotesTree:
         self.paths = paths
         self.tip = _tip(paths)
 
-    def entries(self, commits: Collection[str]) -> tuple[dict[str, _Entry], int]:
-        """The tree's entries for these commits' notes, and how many notes it holds in all."""
+    def _listing(self) -> Iterator[tuple[str, str, str]]:
+        """Each note of the tree: commit, path, blob."""
         if self.tip is None:
-            return {}, 0
-        found: dict[str, _Entry] = {}
-        count = 0
+            return
         for record in stream_git(["ls-tree", "-r", "-z", "--full-tree", self.tip], cwd=self.paths.cwd):
             meta, _, path = record.partition("\t")
-            key = path.replace("/", "")
-            count += 1
-            if key in commits:
-                found[key] = _Entry(path, meta.rsplit(" ", 1)[1])  # MODE TYPE OBJECT
-        return found, count
+            yield path.replace("/", ""), path, meta.rsplit(" ", 1)[1]  # MODE TYPE OBJECT
 
-    def compare(self, notes: Mapping[str, str], *, progress: Callable[[int], None] | None = None) -> NotesUpdate:
-        """Which of these notes (full sha -> text) differ from the tree; `progress(done)` as they go.
+    def compare(self, notes: Notes) -> NotesUpdate:
+        """Which of these notes (full sha -> text) differ from the tree, in one pass over it.
 
-        Past 256 notes they are written with git's 2/38 fanout; a changed note found elsewhere (flat,
-        or in a deeper fanout git chose) is removed from there, so no commit has two.
+        Each tree holds at most about 256 entries, as git lays notes out: past 256 notes they
+        go in 2/38 directories, past 65,536 in 2/2/36. A changed note found elsewhere (another
+        layout, git's or an older one of ours) is removed from there, so no commit has two.
         """
-        entries, count = self.entries(notes.keys())
-        fanout = count + len(notes) - len(entries) > _FANOUT_THRESHOLD
-        changed: dict[str, bytes] = {}
+        wanted = NoteTexts(notes)
+        ids = [_blob_id(data) for data in wanted.texts]
+        found: dict[int, int] = {}  # one int object per distinct value, shared by the commits that have it
+        count = 0
+        for sha, path, blob in self._listing():
+            count += 1
+            number = wanted.of.get(sha)
+            if number is not None:  # found: its text's number packed with where it is and whether it is the same
+                packed = -1 - (number * _STATES + 2 * path.count("/") + (blob == ids[number]))
+                wanted.of[sha] = found.setdefault(packed, packed)
+        fanout = _fanout(count + sum(1 for value in wanted.of.values() if value >= 0))
+        changed: dict[str, int] = {}
         moved_from: list[str] = []
-        for done, (sha, text) in enumerate(notes.items(), 1):
-            if progress and (done % 256 == 0 or done == len(notes)):
-                progress(done)
-            data = (text if text.endswith("\n") else text + "\n").encode()
-            old = entries.get(sha)
-            place = _note_path(sha, fanout=fanout)
-            if old is None or old.blob != _blob_id(data) or old.path != place:
-                changed[sha] = data
-                if old is not None and old.path != place:
-                    moved_from.append(old.path)
-        return NotesUpdate(self.paths, self.tip, changed, moved_from, fanout)
+        for sha, value in wanted.of.items():
+            if value >= 0:
+                changed[sha] = value
+                continue
+            number, state = divmod(-1 - value, _STATES)
+            depth, same = divmod(state, 2)
+            if same and depth == fanout:
+                continue
+            changed[sha] = number
+            if depth != fanout:
+                moved_from.append(_note_path(sha, fanout=depth))
+        return NotesUpdate(self.paths, self.tip, wanted.texts, changed, moved_from, fanout, len(wanted.of))
 
     def read(self, commits: Iterable[str]) -> dict[str, str]:
         """The notes of the commits that have one (full sha -> text)."""
-        entries, _ = self.entries(set(commits))
-        blobs = {sha: entry.blob for sha, entry in entries.items()}
+        asked = set(commits)
+        blobs = {sha: blob for sha, _, blob in self._listing() if sha in asked}
         if not blobs:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
@@ -133,9 +158,17 @@ def _tip(paths: RepoPaths) -> str | None:
     return result.stdout.strip() or None
 
 
-def _note_path(sha: str, *, fanout: bool) -> str:
-    """Where the note of a commit lives: flat, or with git's 2/38 fanout."""
-    return f"{sha[:2]}/{sha[2:]}" if fanout else sha
+def _fanout(count: int) -> int:
+    """Levels of 2-hex directories that keep every tree of `count` notes at about 256 entries or fewer."""
+    levels = 0
+    while count > _TREE_SIZE ** (levels + 1):
+        levels += 1
+    return levels
+
+
+def _note_path(sha: str, *, fanout: int) -> str:
+    """Where the note of a commit lives: flat, or under `fanout` levels of 2-hex directories (git's layout)."""
+    return "".join(f"{sha[2 * i : 2 * i + 2]}/" for i in range(fanout)) + sha[2 * fanout :]
 
 
 def _blob_id(data: bytes) -> str:
@@ -143,19 +176,30 @@ def _blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _commit_stream(update: NotesUpdate, *, command: str) -> bytes:
-    """A `git fast-import` stream: one notes commit on top of the compared tip, setting the changed notes."""
+def _commit_stream(
+    update: NotesUpdate, *, command: str, progress: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    """A `git fast-import` stream: each text used once as a blob, then one notes commit on the compared tip."""
+    used = sorted(set(update.changed.values()))
+    for number in used:
+        data = update.texts[number]
+        yield b"blob\nmark :%d\ndata %d\n%s\n" % (number + 1, len(data), data)
     message = f"Notes added by 'git kosli {command}'\n".encode()
-    parts = [f"commit {NOTES_REF}\ncommitter {_committer(update.paths)}\n".encode(),
-             b"data %d\n%s" % (len(message), message)]
+    yield f"commit {NOTES_REF}\ncommitter {_committer(update.paths)}\n".encode()
+    yield b"data %d\n%s" % (len(message), message)
     if update.tip is not None:
-        parts.append(f"from {update.tip}\n".encode())
-    parts += [f"D {path}\n".encode() for path in update.moved_from]
-    for sha, data in update.changed.items():
-        path = _note_path(sha, fanout=update.fanout).encode()
-        parts.append(b"M 100644 inline %s\ndata %d\n%s" % (path, len(data), data))
-    parts.append(b"\n")
-    return b"".join(parts)
+        yield f"from {update.tip}\n".encode()
+    yield "".join(f"D {path}\n" for path in update.moved_from).encode()
+    total = len(update.changed)
+    batch: list[str] = []
+    for done, (sha, number) in enumerate(update.changed.items(), 1):
+        batch.append(f"M 100644 :{number + 1} {_note_path(sha, fanout=update.fanout)}\n")
+        if done % 4096 == 0 or done == total:
+            yield "".join(batch).encode()
+            batch.clear()
+            if progress:
+                progress(done)
+    yield b"\n"
 
 
 def _committer(paths: RepoPaths) -> str:

@@ -9,7 +9,7 @@ import click
 from git_kosli.snapshot_expr import SnapshotExpr, parse
 
 
-class SnapshotExprType(click.ParamType):
+class SnapshotExprType(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
     """A Kosli snapshot expression (`aws-beta#41`, `aws-beta~1`, `aws-beta@{2.days.ago}`)."""
 
     name = "SNAPSHOT"

@@ -26,7 +26,7 @@ def test_first_build_is_the_oldest_build_containing_the_commit() -> None:
     parents = {D: [B, C], B: [A], C: [A], A: []}
     order = [D, C, B, A]  # children first
     built = {D: Build(D, "web:d", "f", "web-ci"), B: Build(B, "web:b", "f", "web-ci")}
-    first = first_builds(order, parents.__getitem__, built)
+    first = dict(first_builds(((sha, parents[sha]) for sha in order), built))
     assert first[A] == built[B]  # B is older than D and contains A
     assert first[C] == built[D]  # only D contains C
     assert first[B] == built[B]
@@ -34,8 +34,7 @@ def test_first_build_is_the_oldest_build_containing_the_commit() -> None:
 
 def test_facts_lines_for_notes_and_tables() -> None:
     beta = history("beta", [[artifact(B)]])
-    facts = commit_facts([B, A], {B: [A], A: []}.__getitem__, episodes_by_commit([beta], commit_of),
-                         builds([beta], commit_of))
+    facts = list(commit_facts([(B, [A]), (A, [])], episodes_by_commit([beta], commit_of), builds([beta], commit_of)))
     assert facts[0].lines(full=True) == [f"beta#1 registry.example/web:{B[:7]}"]
     assert facts[1].lines(full=True) == [f"no artifact; first build {B} (registry.example/web:{B[:7]})"]
     assert facts[1].lines(full=False) == [f"no artifact; first build {B[:7]} (web:{B[:7]})"]

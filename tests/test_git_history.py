@@ -52,6 +52,22 @@ def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:
                 assert position[sha] < position[parent]
 
 
+@pytest.mark.parametrize("graph", [False, True])
+def test_ancestry_streams_what_the_tips_contain_children_first(repo: GitRepo, graph: bool) -> None:
+    shas = build_merges(repo)
+    if graph:
+        git(repo.path, "commit-graph", "write", "--reachable")
+    tips = [shas[2], shas[7]]  # t2, and the back-merge on topic: together they contain neither m3 nor m4
+    with GitHistory(discover(repo.path)) as history:
+        listed = list(history.ancestry(tips))
+        assert list(history.ancestry([])) == []
+    assert sorted(sha for sha, _ in listed) == sorted(git(repo.path, "rev-list", *tips).split())
+    position = {sha: i for i, (sha, _) in enumerate(listed)}
+    for sha, parents in listed:
+        assert list(parents) == git(repo.path, "rev-parse", f"{sha}^@").split()
+        assert all(position[sha] < position[parent] for parent in parents)
+
+
 def test_lookups_that_find_nothing(repo: GitRepo) -> None:
     repo.commit("one")
     with GitHistory(discover(repo.path)) as history:

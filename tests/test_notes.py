@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def test_past_256_notes_the_tree_fans_out_and_a_rewritten_flat_note_moves(repo: 
     assert show(repo, commits[0]) == "rewritten\n"
     assert show(repo, commits[1]) == f"old {commits[1]}\n"  # untouched flat notes still read, as git reads them
     assert show(repo, commits[-1]) == f"new {commits[-1]}\n"
+
+
+def test_past_65536_notes_every_tree_stays_small_and_git_still_reads_them(repo: GitRepo) -> None:
+    (first,) = repo.linear(1)
+    others = [hashlib.sha1(b"%d" % i).hexdigest() for i in range(1, 70_000)]  # notes may name any object
+    paths = discover(repo.path)
+
+    assert write_notes(paths, {first: "prod#1 web:1", **{sha: "beta#2 web:2" for sha in others}}, command="notes")
+
+    files = git(repo.path, "ls-tree", "-r", "--name-only", "refs/notes/kosli").split()
+    assert f"{first[:2]}/{first[2:4]}/{first[4:]}" in files  # 2/2/36, as git lays out a very large notes tree
+    assert len(files) == len(listed(repo)) == 70_000
+    assert len(git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split()) == 256
+    assert show(repo, first) == "prod#1 web:1\n"
+    assert len(set(listed(repo).values())) == 2  # one blob per distinct text
+    assert not write_notes(paths, {first: "prod#1 web:1"}, command="notes")  # found where it now lives
 
 
 def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: GitRepo) -> None:

@@ -20,27 +20,36 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
     """
     from git_kosli.annotations import builds, commit_facts, episodes_by_commit
-    from git_kosli.gitcmd import run_git
     from git_kosli.history_sources import load_histories, require_this_repository
-    from git_kosli.notes import write_notes
+    from git_kosli.notes import NotesTree
 
+    wanted = _range(app, revisions) if revisions is not None else None
     histories = load_histories(app.source, envs)
     require_this_repository(histories, app.matcher)
     commit_of = app.matcher.commit_of
     known = {sha: build for sha, build in builds(histories.values(), commit_of).items() if app.history.has_commit(sha)}
-    contained = app.history.exclusive(include=list(known), exclude=[])  # every commit some build contains
-    facts = commit_facts(contained, app.history.parents, episodes_by_commit(histories.values(), commit_of), known)
-    wanted = None
-    if revisions is not None:
-        listed = run_git(["rev-list", revisions, "--"], cwd=app.paths.cwd, check=False)
-        if listed.returncode != 0:
-            raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
-        wanted = set(listed.stdout.split())
-    texts = {
-        f.commit: "\n".join(f.lines(full=True))
+    facts = commit_facts(app.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
+    texts = (
+        (f.commit, "\n".join(f.lines(full=True)))
         for f in facts
         if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
-    }
-    changed = write_notes(app.paths, texts, command="notes", progress=app.progress("Writing notes", len(texts)))
+    )
+    update = NotesTree(app.paths).compare(texts)
+    changed = update.write(command="notes", progress=app.progress("Writing notes", len(update.changed)))
+    count = update.count
     state = "wrote" if changed else "up to date:"
-    click.echo(f"{state} notes for {len(texts)} commit{'s' if len(texts) != 1 else ''} in refs/notes/kosli")
+    click.echo(f"{state} notes for {count} commit{'s' if count != 1 else ''} in refs/notes/kosli")
+
+
+def _range(app: AppContext, revisions: str) -> set[str]:
+    """The commits of a revision range, as `git rev-list` lists them.
+
+    Raises:
+        UnknownRevisionError: git cannot read the range.
+    """
+    from git_kosli.gitcmd import run_git
+
+    listed = run_git(["rev-list", revisions, "--"], cwd=app.paths.cwd, check=False)
+    if listed.returncode != 0:
+        raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
+    return set(listed.stdout.split())

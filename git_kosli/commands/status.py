@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import UnknownRevisionError
+
+if TYPE_CHECKING:
+    from git_kosli.model import CommitSha
 
 
 @click.command()
@@ -33,7 +36,7 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
         app.show(status_table(statuses, revision))
 
 
-def compute(app: AppContext, revision: str, envs: tuple[str, ...] | list[str]) -> list[Any]:
+def compute(app: AppContext, revision: CommitSha, envs: tuple[str, ...] | list[str]) -> list[Any]:
     """The status of each environment against one revision."""
     from git_kosli.history_sources import load_histories
     from git_kosli.status import environment_status
