@@ -125,14 +125,20 @@ class Store:
         return self._snapshots("WHERE env = ?", (env,))
 
     def _snapshots(self, where: str, args: tuple[object, ...]) -> list[Snapshot]:
+        """Snapshots with their artifacts; an artifact running unchanged through many snapshots is one object."""
         artifacts: dict[tuple[str, int], list[Artifact]] = {}
         provenances: dict[str, tuple[Provenance, ...]] = {}
-        for row in self._db.execute(
+        seen: dict[tuple[object, ...], Artifact] = {}
+        for env, idx, *columns in self._db.execute(
             f"SELECT env, idx, name, fingerprint, instances, compliant, started_at, provenance "
             f"FROM artifacts {where} ORDER BY env, idx, position",
             args,
         ):
-            artifacts.setdefault((row[0], row[1]), []).append(_artifact_from_row(row[2:], provenances))
+            row = tuple(columns)
+            found = seen.get(row)
+            if found is None:
+                found = seen[row] = _artifact_from_row(row, provenances)
+            artifacts.setdefault((env, idx), []).append(found)
         return [
             Snapshot(
                 ref=SnapshotRef(EnvName(env), idx),
