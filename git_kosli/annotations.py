@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot, short
@@ -39,6 +40,19 @@ class Build:
     flow: str | None
     display: str = ""
 
+    @cached_property
+    def contains_line(self) -> str:
+        """The fact of a commit this build first contains, as notes say it (full sha and name)."""
+        return f"no artifact; first build {self.commit} ({self.artifact})"
+
+    @cached_property
+    def contains_short_line(self) -> str:
+        """The same, as tables say it: short sha and name. Made once for the thousands of commits sharing it."""
+        return f"no artifact; first build {short(self.commit)} ({self.display})"
+
+
+_NO_BUILD = "no artifact; no build contains it yet"
+
 
 class CommitFacts(NamedTuple):
     """What is known of one commit: its episodes, or (never built itself) the first build containing it.
@@ -50,15 +64,14 @@ class CommitFacts(NamedTuple):
     episodes: tuple[Episode, ...]
     first_build: Build | None
 
-    def lines(self, *, full: bool) -> list[str]:
-        """One line per fact: full names and shas for notes, short ones for tables."""
+    def text(self, *, full: bool) -> str:
+        """The facts, a line each: full names and shas for notes, short ones for tables."""
         if self.episodes:
-            return [f"{e.label} {e.artifact if full else e.display}" for e in self.episodes]
+            return "\n".join(f"{e.label} {e.artifact if full else e.display}" for e in self.episodes)
         build = self.first_build
         if build is None:
-            return ["no artifact; no build contains it yet"]
-        commit, name = (build.commit, build.artifact) if full else (short(build.commit), build.display)
-        return [f"no artifact; first build {commit} ({name})"]
+            return _NO_BUILD
+        return build.contains_line if full else build.contains_short_line
 
 
 def episodes_by_commit(

@@ -50,7 +50,7 @@ def bisect_text(plan: BisectPlan) -> str:
     lines += [f"also {_other_change(c)}" for c in plan.other_changes]
     count = len(plan.candidates)
     lines.append(f"{count} candidate commit{'s' if count != 1 else ''}, roughly {plan.steps} step{'s' if plan.steps != 1 else ''}")
-    rows = [[short(c.commit), _clip(c.subject), "\n".join(c.facts.lines(full=False))] for c in plan.candidates]
+    rows = [[short(c.commit), _clip(c.subject), c.facts.text(full=False)] for c in plan.candidates]
     return "\n".join(lines) + "\n\n" + table(rows, ["commit", "subject", "deployments"])
 
 

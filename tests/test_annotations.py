@@ -35,6 +35,6 @@ def test_first_build_is_the_oldest_build_containing_the_commit() -> None:
 def test_facts_lines_for_notes_and_tables() -> None:
     beta = history("beta", [[artifact(B)]])
     facts = list(commit_facts([(B, [A]), (A, [])], episodes_by_commit([beta], commit_of), builds([beta], commit_of)))
-    assert facts[0].lines(full=True) == [f"beta#1 registry.example/web:{B[:7]}"]
-    assert facts[1].lines(full=True) == [f"no artifact; first build {B} (registry.example/web:{B[:7]})"]
-    assert facts[1].lines(full=False) == [f"no artifact; first build {B[:7]} (web:{B[:7]})"]
+    assert facts[0].text(full=True) == f"beta#1 registry.example/web:{B[:7]}"
+    assert facts[1].text(full=True) == f"no artifact; first build {B} (registry.example/web:{B[:7]})"
+    assert facts[1].text(full=False) == f"no artifact; first build {B[:7]} (web:{B[:7]})"

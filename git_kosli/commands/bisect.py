@@ -78,7 +78,7 @@ def start(
         pathspec=pathspec,
     )
     try:  # compare the notes while git checks out; write them only once the bisect has started
-        notes = NotesTree(app.paths).compare((f.commit, "\n".join(f.lines(full=True))) for f in plan.facts)
+        notes = NotesTree(app.paths).compare((f.commit, f.text(full=True)) for f in plan.facts)
     except BaseException:
         starting.abandon()
         raise

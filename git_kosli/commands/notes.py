@@ -30,7 +30,7 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     known = {sha: build for sha, build in builds(histories.values(), commit_of).items() if app.history.has_commit(sha)}
     facts = commit_facts(app.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
     texts = (
-        (f.commit, "\n".join(f.lines(full=True)))
+        (f.commit, f.text(full=True))
         for f in facts
         if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
     )
