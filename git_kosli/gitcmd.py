@@ -2,13 +2,14 @@
 
 Used where git itself must answer or act: revision syntax, config with `-c`
 honoured, paths from `rev-parse`, and bisect state that the user's git owns.
-Arguments are always a list; failures carry git's own stderr.
+Arguments are always a list; failures carry git's own stderr. To see every git
+command run and its time, set `GIT_TRACE=1`, as for any git command: git traces
+each one itself, so there is no logging of our own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -17,8 +18,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from git_kosli.errors import GitCommandError, NotARepositoryError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,6 @@ def run_git(
         GitCommandError: when `check` is set and git exits non-zero; the message is git's stderr.
     """
     command = ["git", *args]
-    log.debug("running %s", " ".join(command))
     proc = subprocess.run(
         command,
         cwd=cwd,
@@ -72,7 +70,6 @@ class RunningGit:
         import threading
 
         self._args = list(args)
-        log.debug("starting %s", " ".join(["git", *args]))
         self._proc = subprocess.Popen(
             ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -107,7 +104,6 @@ def stream_git(
     Raises:
         GitCommandError: git exited non-zero; the message is git's stderr.
     """
-    log.debug("streaming %s", " ".join(["git", *args]))
     with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None and proc.stderr is not None
@@ -130,7 +126,6 @@ def feed_git(args: Sequence[str], chunks: Iterable[bytes], *, cwd: str | Path | 
 
     For commands that print little until their input ends: their stdout is discarded.
     """
-    log.debug("feeding %s", " ".join(["git", *args]))
     with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE) as proc:
         assert proc.stdin is not None and proc.stderr is not None

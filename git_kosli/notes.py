@@ -44,15 +44,14 @@ class NoteTexts:
     """
 
     def __init__(self, notes: Notes) -> None:
-        numbers: dict[bytes, int] = {}
-        self.texts: list[bytes] = []
+        numbers: dict[str, int] = {}
+        self.texts: list[bytes] = []  # as the blob holds it: ending in a newline
         self.of: dict[str, int] = {}  # commit -> number of its text
         for sha, text in notes.items() if isinstance(notes, Mapping) else notes:
-            data = (text if text.endswith("\n") else text + "\n").encode()
-            number = numbers.get(data)
+            number = numbers.get(text)
             if number is None:
-                number = numbers[data] = len(self.texts)
-                self.texts.append(data)
+                number = numbers[text] = len(self.texts)
+                self.texts.append((text if text.endswith("\n") else text + "\n").encode())
             self.of[sha] = number
 
 
@@ -97,13 +96,13 @@ class NotesTree:
         self.paths = paths
         self.tip = _tip(paths)
 
-    def _listing(self) -> Iterator[tuple[str, str, str]]:
-        """Each note of the tree: commit, path, blob."""
+    def _listing(self) -> Iterator[tuple[str, str]]:
+        """Each note of the tree: `MODE TYPE BLOB` and its path."""
         if self.tip is None:
             return
         for record in stream_git(["ls-tree", "-r", "-z", "--full-tree", self.tip], cwd=self.paths.cwd):
-            meta, _, path = record.partition("\t")
-            yield path.replace("/", ""), path, meta.rsplit(" ", 1)[1]  # MODE TYPE OBJECT
+            meta, path = record.split("\t", 1)
+            yield meta, path
 
     def compare(self, notes: Notes) -> NotesUpdate:
         """Which of these notes (full sha -> text) differ from the tree, in one pass over it.
@@ -114,18 +113,19 @@ class NotesTree:
         """
         wanted = NoteTexts(notes)
         ids = [_blob_id(data) for data in wanted.texts]
+        of = wanted.of
         found: dict[int, int] = {}  # one int object per distinct value, shared by the commits that have it
         count = 0
-        for sha, path, blob in self._listing():
-            count += 1
-            number = wanted.of.get(sha)
+        for count, (meta, path) in enumerate(self._listing(), 1):  # noqa: B007 - count is the tree's size
+            sha = path.replace("/", "")
+            number = of.get(sha)
             if number is not None:  # found: its text's number packed with where it is and whether it is the same
-                packed = -1 - (number * _STATES + 2 * path.count("/") + (blob == ids[number]))
-                wanted.of[sha] = found.setdefault(packed, packed)
-        fanout = _fanout(count + sum(1 for value in wanted.of.values() if value >= 0))
+                packed = -1 - (number * _STATES + 2 * path.count("/") + meta.endswith(ids[number]))
+                of[sha] = found.setdefault(packed, packed)
+        fanout = _fanout(count + sum(1 for value in of.values() if value >= 0))
         changed: dict[str, int] = {}
         moved_from: list[str] = []
-        for sha, value in wanted.of.items():
+        for sha, value in of.items():
             if value >= 0:
                 changed[sha] = value
                 continue
@@ -141,7 +141,11 @@ class NotesTree:
     def read(self, commits: Iterable[str]) -> dict[str, str]:
         """The notes of the commits that have one (full sha -> text)."""
         asked = set(commits)
-        blobs = {sha: blob for sha, _, blob in self._listing() if sha in asked}
+        blobs = {}
+        for meta, path in self._listing():
+            sha = path.replace("/", "")
+            if sha in asked:
+                blobs[sha] = meta.rsplit(" ", 1)[1]  # MODE TYPE BLOB
         if not blobs:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
