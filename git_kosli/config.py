@@ -6,21 +6,21 @@ git itself does the reading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
-from git_kosli.gitcmd import RepoPaths, run_git
+from git_kosli.gitcmd import run_git
 
 
-@dataclass(frozen=True)
-class GitConfig:
+class GitConfig(NamedTuple):
     """All config entries in the order git lists them (later ones win)."""
 
     entries: tuple[tuple[str, str], ...]
 
     @classmethod
-    def load(cls, paths: RepoPaths) -> GitConfig:
-        """Read the configuration git would use in this repository."""
-        out = run_git(["config", "-z", "--list"], cwd=paths.cwd, check=False).stdout
+    def load(cls, cwd: Path) -> GitConfig:
+        """Read the configuration git would use here: the repository's, or outside one the global and system ones."""
+        out = run_git(["config", "-z", "--list"], cwd=cwd, check=False).stdout
         entries = []
         for item in out.split("\0"):
             if item:

@@ -53,7 +53,7 @@ class AppContext:
         pager = pager_command(self.environ, cwd=str(self.cwd), enabled=self._paging_enabled) if long else None
         choice = self.terminal.get("color")
         colour = want_color(str(choice) if choice else None, self.environ,
-                            stdout_tty=pager is not None or sys.stdout.isatty(), cwd=str(self.cwd))
+                            stdout_tty=pager is not None or sys.stdout.isatty(), config=self._any_config)
         shown = paint(text) if colour else text
         if pager is None:
             click.echo(shown, color=colour)  # click would strip the colour from a pipe; git's choice stands
@@ -65,6 +65,16 @@ class AppContext:
         from git_kosli.terminal import Progress, progress_delay
 
         return Progress(title, total, delay=progress_delay(self.environ)).update
+
+    @cached_property
+    def _any_config(self) -> GitConfig:
+        """Git's configuration here, in a repository or not (colour follows global settings outside one too)."""
+        from git_kosli.errors import NotARepositoryError
+
+        try:
+            return self.config
+        except NotARepositoryError:
+            return GitConfig.load(self.cwd)
 
     def _paging_enabled(self) -> bool:
         """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
@@ -87,7 +97,7 @@ class AppContext:
     @cached_property
     def config(self) -> GitConfig:
         """Git's configuration for this repository."""
-        return GitConfig.load(self.paths)
+        return GitConfig.load(self.paths.cwd)
 
     @cached_property
     def history(self) -> GitHistory:

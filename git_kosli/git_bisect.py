@@ -1,7 +1,7 @@
 """git's own bisect, driven through the git binary so its state stays git's.
 
 git kosli's extra facts about a session live beside git's, under
-`git rev-parse --git-path kosli/bisect.json` (per worktree, as git's state is).
+`kosli/bisect.json` in the worktree's git dir (per worktree, as git's state is).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from git_kosli.gitcmd import GitResult, RepoPaths, RunningGit, run_git
 
 def bisect_start_file(paths: RepoPaths) -> Path:
     """`BISECT_START`, which exists exactly while a bisect is in progress in this worktree."""
-    return paths.git_path("BISECT_START")
+    return paths.worktree_path("BISECT_START")
 
 
 def require_no_bisect(paths: RepoPaths) -> None:
@@ -101,7 +101,7 @@ def _from_top(paths: RepoPaths, spec: str) -> str:
 
 def state_file(paths: RepoPaths) -> Path:
     """Our per-worktree bisect state."""
-    return paths.git_path("kosli/bisect.json")
+    return paths.worktree_path("kosli/bisect.json")
 
 
 def save_state(paths: RepoPaths, state: Mapping[str, Any]) -> None:
@@ -168,13 +168,13 @@ def remaining(
 
 def current(paths: RepoPaths) -> str:
     """The commit under test: BISECT_HEAD when bisecting without checkout, else HEAD."""
-    name = "BISECT_HEAD" if paths.git_path("BISECT_HEAD").exists() else "HEAD"
+    name = "BISECT_HEAD" if paths.worktree_path("BISECT_HEAD").exists() else "HEAD"
     return run_git(["rev-parse", "--verify", name], cwd=paths.cwd).stdout.strip()
 
 
 def move_to(paths: RepoPaths, sha: str) -> None:
     """Put a commit under test, as git does: move BISECT_HEAD (no checkout) or check it out."""
-    if paths.git_path("BISECT_HEAD").exists():
+    if paths.worktree_path("BISECT_HEAD").exists():
         run_git(["update-ref", "--no-deref", "BISECT_HEAD", sha], cwd=paths.cwd)
         return
     result = run_git(["checkout", "--quiet", sha], cwd=_top(paths), check=False)

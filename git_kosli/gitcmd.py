@@ -13,15 +13,13 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from git_kosli.errors import GitCommandError, NotARepositoryError
 
 
-@dataclass(frozen=True)
-class GitResult:
+class GitResult(NamedTuple):
     """What a git command printed and how it exited."""
 
     returncode: int
@@ -190,8 +188,7 @@ def _first_line(text: str) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class RepoPaths:
+class RepoPaths(NamedTuple):
     """Where a repository keeps things, as `git rev-parse` says: correct in worktrees and bare repos."""
 
     cwd: Path
@@ -202,9 +199,17 @@ class RepoPaths:
     shallow: bool
 
     def git_path(self, name: str) -> Path:
-        """`git rev-parse --git-path NAME`: per-worktree names land in the worktree's git dir."""
+        """`git rev-parse --git-path NAME`, asked of git: it honours settings such as `core.hooksPath`."""
         out = run_git(["rev-parse", "--git-path", name], cwd=self.cwd).stdout.strip()
         return (self.cwd / out).resolve() if not os.path.isabs(out) else Path(out)
+
+    def worktree_path(self, name: str) -> Path:
+        """Where this worktree keeps a state file of its own (`BISECT_START`, `kosli/bisect.json`).
+
+        What `git rev-parse --git-path` answers for any name outside git's short list of shared
+        ones (objects, refs, config, hooks, ...), without running git.
+        """
+        return self.git_dir / name
 
 
 def discover(cwd: str | Path | None = None) -> RepoPaths:
@@ -214,19 +219,18 @@ def discover(cwd: str | Path | None = None) -> RepoPaths:
         NotARepositoryError: outside any repository, with git's message.
     """
     here = Path(cwd or os.getcwd()).resolve()
-    result = run_git(
-        ["rev-parse", "--is-bare-repository", "--is-shallow-repository", "--absolute-git-dir", "--git-common-dir"],
+    result = run_git(  # --show-toplevel last: outside a work tree it fails after the others have answered
+        ["rev-parse", "--is-bare-repository", "--is-shallow-repository", "--absolute-git-dir", "--git-common-dir",
+         "--show-toplevel"],
         cwd=here,
         check=False,
     )
-    if result.returncode != 0:
+    answers = result.stdout.splitlines()
+    if len(answers) < 4:
         raise NotARepositoryError(_first_line(result.stderr) or "not a git repository")
-    bare, shallow, git_dir, common = result.stdout.splitlines()[:4]
+    bare, shallow, git_dir, common = answers[:4]
     common_dir = Path(common) if os.path.isabs(common) else (here / common)
-    toplevel = None
-    if bare != "true":
-        top = run_git(["rev-parse", "--show-toplevel"], cwd=here, check=False).stdout.strip()
-        toplevel = Path(top) if top else None
+    toplevel = Path(answers[4]) if len(answers) > 4 and bare != "true" else None
     return RepoPaths(
         cwd=here,
         git_dir=Path(git_dir),

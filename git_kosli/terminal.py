@@ -1,7 +1,7 @@
 """How text reaches the terminal, decided as git decides it: colour, pager and progress.
 
-- Colour: `--color=always|never|auto`, else `git config --get-colorbool color.kosli TTY`
-  (which falls back to `color.ui`), asked with an explicit tty flag; inside git's pager
+- Colour: `--color=always|never|auto`, else `color.kosli`, else `color.ui`, read as
+  `git config --get-colorbool color.kosli TTY` reads them; inside git's pager
   (`GIT_PAGER_IN_USE`) stdout counts as a terminal, as git's own commands treat it.
 - Pager: long output goes through `git var GIT_PAGER` when stdout is a terminal, unless
   `--no-pager`, `pager.kosli=false`, or git already started one.
@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from git_kosli.config import GitConfig, git_bool
+
 COLOR_CHOICES = ("auto", "always", "never")
 
 # Painted after layout, so alignment is computed on the plain text.
@@ -32,23 +34,25 @@ _PALETTE: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def in_git_pager(environ: Mapping[str, str]) -> bool:
     """True when git started a pager for us (`pager.kosli`, `git -p kosli`)."""
-    from git_kosli.config import git_bool
-
     return git_bool(environ.get("GIT_PAGER_IN_USE")) is True
 
 
-def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bool, cwd: str | None = None) -> bool:
-    """Whether to colour stdout: the option, else what git says of `color.kosli`/`color.ui` for this stream."""
-    if choice in ("always", "never"):
-        return choice == "always"
-    tty = stdout_tty or in_git_pager(environ)
-    asked = subprocess.run(
-        ["git", "config", "--get-colorbool", "color.kosli", "true" if tty else "false"],
-        cwd=cwd, capture_output=True, text=True, check=False,
-    )
-    if asked.returncode != 0:
-        return tty and environ.get("TERM") != "dumb"
-    return asked.stdout.strip() == "true"
+def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bool, config: GitConfig) -> bool:
+    """Whether to colour stdout: the option, else `color.kosli`, else `color.ui`, read as git reads a colorbool.
+
+    `always` and `never` decide; `auto`, a true value or no setting mean: when stdout is a terminal
+    (or git's pager) whose TERM is not dumb, as `git config --get-colorbool color.kosli TTY` answers.
+    """
+    setting = choice
+    for key in ("color.kosli", "color.ui"):
+        setting = config.get_or_none(key) if setting is None else setting
+    word = (setting or "auto").strip().lower()
+    if word in ("always", "never"):
+        return word == "always"
+    if word != "auto" and git_bool(setting) is False:
+        return False
+    term = environ.get("TERM")
+    return (stdout_tty or in_git_pager(environ)) and bool(term) and term != "dumb"
 
 
 def paint(text: str) -> str:

@@ -33,7 +33,7 @@ def deployed(repo: GitRepo) -> GitRepo:
 def on_terminal(args: list[str], cwd: Path, env: dict[str, str], *, stderr_tty: bool = False) -> tuple[str, str]:
     """Run `git kosli ARGS` with stdout (and optionally stderr) on a pseudo-terminal; returns both outputs."""
     primary, secondary = pty.openpty()
-    environ = installed_env(TERM="xterm", **env)
+    environ = installed_env(**{"TERM": "xterm", **env})
     process = subprocess.Popen(["git", "kosli", *args], cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
                                stdout=secondary, stderr=secondary if stderr_tty else subprocess.PIPE)
     os.close(secondary)
@@ -74,7 +74,7 @@ def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli) -> None:
 @pytest.mark.parametrize(
     ("config", "coloured"),
     [({}, False), ({"color.ui": "always"}, True), ({"color.ui": "always", "color.kosli": "false"}, False),
-     ({"color.kosli": "always"}, True)],
+     ({"color.kosli": "always"}, True), ({"color.ui": "true"}, False)],  # true means auto, as in git
 )
 def test_color_follows_git_config_through_a_pipe(
     deployed: GitRepo, run_cli, config: dict[str, str], coloured: bool
@@ -92,6 +92,18 @@ def test_inside_git_pager_auto_colour_is_on(deployed: GitRepo, run_cli, monkeypa
 
     assert ESC in run_cli("log", "staging", cwd=deployed.path).stdout
     assert ESC not in run_cli("log", "staging", "--color=never", cwd=deployed.path).stdout
+
+
+def test_on_a_terminal_auto_colour_is_on_unless_the_terminal_is_dumb_or_git_config_says_no(deployed: GitRepo) -> None:
+    plain = {"GIT_PAGER": "cat"}
+    coloured, _ = on_terminal(["log", "staging"], deployed.path, plain)
+    dumb, _ = on_terminal(["log", "staging"], deployed.path, {**plain, "TERM": "dumb"})
+    git(deployed.path, "config", "color.ui", "false")
+    configured_off, _ = on_terminal(["log", "staging"], deployed.path, plain)
+
+    assert f"{ESC}33mstaging#2{ESC}m" in coloured
+    assert ESC not in dumb and "staging#2" in dumb
+    assert ESC not in configured_off and "staging#2" in configured_off
 
 
 def test_long_output_on_a_terminal_goes_through_the_pager(deployed: GitRepo) -> None:
