@@ -77,8 +77,9 @@ def start(
         no_checkout=no_checkout,
         pathspec=pathspec,
     )
-    try:  # compare the notes while git checks out; write them only once the bisect has started
+    try:  # compare the notes and lay out the table while git checks out; write only once the bisect has started
         notes = NotesTree(app.paths).compare((f.commit, f.text(full=True)) for f in plan.facts)
+        shown = json.dumps(bisect_json(plan), indent=2) if as_json else bisect_text(plan) + "\n"
     except BaseException:
         starting.abandon()
         raise
@@ -93,10 +94,10 @@ def start(
         git_bisect.reset(app.paths)  # no half-started bisect
         raise
     if as_json:
-        click.echo(json.dumps(bisect_json(plan), indent=2))
+        click.echo(shown)
         click.echo(started.stdout, err=True, nl=False)
     else:
-        app.show(bisect_text(plan) + "\n")
+        app.show(shown)
         if session is None or position is None:
             click.echo(started.stdout, nl=False)
         else:
