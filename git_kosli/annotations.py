@@ -14,8 +14,7 @@ from typing import NamedTuple
 from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot, short
 
 
-@dataclass(frozen=True)
-class Episode:
+class Episode(NamedTuple):
     """An unbroken run of snapshots of one environment in which an artifact built from a commit ran."""
 
     env: EnvName

@@ -22,8 +22,7 @@ from git_kosli.snapshot_expr import SnapshotExpr
 from git_kosli.source import Source
 
 
-@dataclass(frozen=True)
-class RepoChange:
+class RepoChange(NamedTuple):
     """An artifact change, with the commits of this repository it was built from (None: another repository)."""
 
     change: ArtifactChange

@@ -1,13 +1,16 @@
 """The domain's values: identifiers and the records every layer passes around.
 
-Standard library only, so any layer may import it.
+Standard library only, so any layer may import it. Records without a field that
+would shadow a tuple method (`index`) are named tuples: a history makes thousands of
+artifacts, and a named tuple is faster to make and about 1 ms faster to import than a
+frozen dataclass, on every command.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NewType
+from typing import NamedTuple, NewType
 
 CommitSha = NewType("CommitSha", str)
 EnvName = NewType("EnvName", str)
@@ -37,8 +40,7 @@ def short(sha: str) -> str:
     return sha[:7]
 
 
-@dataclass(frozen=True)
-class Provenance:
+class Provenance(NamedTuple):
     """One flow an artifact was reported to, with the commit that flow says built it."""
 
     flow: str
@@ -46,8 +48,7 @@ class Provenance:
     commit_url: str | None = None
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(NamedTuple):
     """An artifact running in a snapshot.
 
     `provenance` lists every flow the fingerprint was reported to; Kosli puts the

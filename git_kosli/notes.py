@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
 from git_kosli.gitcmd import RepoPaths, feed_git, run_git, stream_git
@@ -55,8 +55,7 @@ class NoteTexts:
             self.of[sha] = number
 
 
-@dataclass(frozen=True)
-class NotesUpdate:
+class NotesUpdate(NamedTuple):
     """What writing a set of notes would change, worked out without changing anything."""
 
     paths: RepoPaths
@@ -65,7 +64,7 @@ class NotesUpdate:
     changed: Mapping[str, int]  # commit -> number of its new text
     moved_from: list[str]  # where changed notes were, when that is not where they are written now
     fanout: int  # levels of 2-hex directories
-    count: int  # the notes compared, changed or not
+    compared: int  # the notes compared, changed or not
 
     def write(self, *, command: str, progress: Callable[[int], None] | None = None) -> bool:
         """One notes commit with the changes, streamed into one `git fast-import`; False when nothing changed.

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
 
@@ -26,8 +27,7 @@ class Change(str, Enum):
     UNCHANGED = "unchanged"
 
 
-@dataclass(frozen=True)
-class ArtifactChange:
+class ArtifactChange(NamedTuple):
     """An artifact (or a pair of them, same flow or name) seen across two snapshots."""
 
     change: Change

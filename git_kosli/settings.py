@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from git_kosli.config import GitConfig, git_bool
@@ -21,8 +22,7 @@ DEFAULT_HOST = "https://app.kosli.com"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One setting and the names it goes by in each place it can be set."""
 
     name: str
@@ -48,8 +48,7 @@ KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A value and where it was set (`default` when nowhere)."""
 
     value: str | None

@@ -55,7 +55,7 @@ def test_the_flow_of_this_repository_is_chosen_among_several() -> None:
     ours, theirs = "a" * 40, "b" * 40
     promoted = artifact(theirs, "web", flow="promotion", url=f"https://github.com/acme/promo/commit/{theirs}")
     built = artifact(ours, "web", url=f"https://github.com/acme/web/commit/{ours}")
-    both = promoted.__class__(**{**promoted.__dict__, "provenance": promoted.provenance + built.provenance})
+    both = promoted._replace(provenance=promoted.provenance + built.provenance)
     by_url = RepoMatcher(remotes=frozenset({"github.com/acme/web"}), has_commit=lambda sha: False)
     assert by_url.commit_of(both) == ours
     by_object = RepoMatcher(remotes=frozenset(), has_commit=lambda sha: sha == ours)

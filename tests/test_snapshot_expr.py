@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from git_kosli.errors import SnapshotExprError, SnapshotNotFoundError
-from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, parse, resolve_index
 from git_kosli.model import SnapshotSummary
+from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, parse, resolve_index
 
 
 @pytest.mark.parametrize(

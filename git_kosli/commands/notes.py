@@ -36,7 +36,7 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     )
     update = NotesTree(app.paths).compare(texts)
     changed = update.write(command="notes", progress=app.progress("Writing notes", len(update.changed)))
-    count = update.count
+    count = update.compared
     state = "wrote" if changed else "up to date:"
     click.echo(f"{state} notes for {count} commit{'s' if count != 1 else ''} in refs/notes/kosli")
 
