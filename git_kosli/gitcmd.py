@@ -144,6 +144,25 @@ def _feed(stdin: IO[Any], chunks: Iterable[Any]) -> None:
             stdin.close()
 
 
+def cat_objects(names: Sequence[str], *, cwd: str | Path | None = None) -> Iterator[bytes | None]:
+    """The contents of objects (ids, or `REV:PATH`), in order, from one `git cat-file --batch`; None when missing.
+
+    A thread writes the names while this one reads, so any number of objects streams through the two pipes.
+    """
+    import threading
+
+    with subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        writer = threading.Thread(target=_feed, args=(proc.stdin, ["".join(f"{n}\n" for n in names).encode()]),
+                                  daemon=True)
+        writer.start()
+        for _ in names:
+            header = proc.stdout.readline().split()  # `OID TYPE SIZE`, or `NAME missing` / `NAME ambiguous`
+            yield proc.stdout.read(int(header[2]) + 1)[:-1] if len(header) == 3 else None
+        writer.join()
+
+
 class ObjectTypes:
     """`git cat-file --batch-check`, started on first use and kept running: one process answers every question."""
 

@@ -2,21 +2,23 @@
 
 Writing replaces each commit's note with freshly computed facts; a note whose text
 is unchanged is not rewritten, so running it twice gives the same notes (and no new
-commit). git does the reading (`git ls-tree`, streamed) and the writing (`git fast-import`,
-fed as the stream is made), in C. Each distinct text is one blob, so a million commits
-cost a dict slot each, not a string each: `git kosli notes` over a million-commit history
-stays near 150 MB. fast-import moves the ref only to a commit that contains the ref's
-current tip, so a concurrent writer makes us fail rather than lose its notes.
+commit). git does the reading (`git cat-file --batch`, only the trees that can hold the
+notes asked about) and the writing (`git fast-import`, fed as the stream is made), in C.
+Each distinct text is one blob, so a million commits cost a dict slot each, not a string
+each: `git kosli notes` over a million-commit history stays near 200 MB. fast-import
+moves the ref only to a commit that contains the ref's current tip, so a concurrent
+writer makes us fail rather than lose its notes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
-from git_kosli.gitcmd import RepoPaths, feed_git, run_git, stream_git
+from git_kosli.gitcmd import RepoPaths, cat_objects, feed_git, run_git
 
 NOTES_REF = "refs/notes/kosli"
 _TREE_SIZE = 256  # git fans the notes tree out about here: each level of 2-hex directories keeps trees this small
@@ -86,22 +88,16 @@ class NotesUpdate(NamedTuple):
 class NotesTree:
     """refs/notes/kosli as it is now: its tip, and the notes of the commits asked about.
 
-    The tree is streamed from `git ls-tree` and only the entries asked about are looked at, so
-    a tree of a million notes (`git kosli notes` in CI on a large repository) costs a
-    pass of git's, not a million Python objects.
+    Only the directories that can hold an asked-about note are read, so a bisect over 10,000
+    commits reads about 10,000 small trees even when `git kosli notes` annotated a million.
     """
 
     def __init__(self, paths: RepoPaths) -> None:
         self.paths = paths
         self.tip = _tip(paths)
 
-    def _listing(self) -> Iterator[tuple[str, str]]:
-        """Each note of the tree: `MODE TYPE BLOB` and its path."""
-        if self.tip is None:
-            return
-        for record in stream_git(["ls-tree", "-r", "-z", "--full-tree", self.tip], cwd=self.paths.cwd):
-            meta, path = record.split("\t", 1)
-            yield meta, path
+    def _walk(self, wanted: Collection[str]) -> _Walk:
+        return _Walk(self.paths, self.tip, wanted)
 
     def compare(self, notes: Notes) -> NotesUpdate:
         """Which of these notes (full sha -> text) differ from the tree, in one pass over it.
@@ -114,14 +110,14 @@ class NotesTree:
         ids = [_blob_id(data) for data in wanted.texts]
         of = wanted.of
         found: dict[int, int] = {}  # one int object per distinct value, shared by the commits that have it
-        count = 0
-        for count, (meta, path) in enumerate(self._listing(), 1):  # noqa: B007 - count is the tree's size
-            sha = path.replace("/", "")
-            number = of.get(sha)
-            if number is not None:  # found: its text's number packed with where it is and whether it is the same
-                packed = -1 - (number * _STATES + 2 * path.count("/") + meta.endswith(ids[number]))
-                of[sha] = found.setdefault(packed, packed)
-        fanout = _fanout(count + sum(1 for value in of.values() if value >= 0))
+        walk = self._walk(of.keys())
+        for sha, depth, blob in walk:  # found: its text's number packed with where it is and whether it is the same
+            number = of[sha]
+            packed = -1 - (number * _STATES + 2 * depth + (blob == ids[number]))
+            of[sha] = found.setdefault(packed, packed)
+        fanout = _fanout(walk.seen + sum(1 for value in of.values() if value >= 0))
+        if not walk.complete:  # notes it did not read keep their layout: do not move every note for a partial count
+            fanout = max(fanout, walk.deepest)
         changed: dict[str, int] = {}
         moved_from: list[str] = []
         for sha, value in of.items():
@@ -140,11 +136,7 @@ class NotesTree:
     def read(self, commits: Iterable[str]) -> dict[str, str]:
         """The notes of the commits that have one (full sha -> text)."""
         asked = set(commits)
-        blobs = {}
-        for meta, path in self._listing():
-            sha = path.replace("/", "")
-            if sha in asked:
-                blobs[sha] = meta.rsplit(" ", 1)[1]  # MODE TYPE BLOB
+        blobs = {sha: blob for sha, _, blob in self._walk(asked)}
         if not blobs:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
@@ -159,6 +151,58 @@ def read_notes(paths: RepoPaths, commits: Iterable[str]) -> dict[str, str]:
 def _tip(paths: RepoPaths) -> str | None:
     result = run_git(["rev-parse", "--verify", "--quiet", f"{NOTES_REF}^{{commit}}"], cwd=paths.cwd, check=False)
     return result.stdout.strip() or None
+
+
+class _Walk:
+    """The notes tree read level by level, descending only into directories an asked-about note can be in.
+
+    Iterating yields each asked-about note found: commit, directory depth, blob id. Afterwards
+    `seen` counts the notes of the trees read, `complete` says whether that was every tree, and
+    `deepest` is the deepest level of directories met. Any layout reads: flat, git's per-directory
+    fanout, or a mix. Trees come from one `git cat-file --batch` per level, parsed by a regular
+    expression and matched in comprehensions: a bisect in a repository with a million notes reads
+    9,700 trees (140,000 entries) in about 0.2 s, most of it git's.
+    """
+
+    def __init__(self, paths: RepoPaths, tip: str | None, wanted: Collection[str]) -> None:
+        self._paths = paths
+        self._tip = tip
+        self._wanted = wanted
+        self.seen = 0
+        self.complete = True
+        self.deepest = 0
+
+    def __iter__(self) -> Iterator[tuple[str, int, str]]:
+        if self._tip is None or not self._wanted:
+            return
+        wanted = self._wanted
+        level: list[tuple[str, str]] = [("", f"{self._tip}^{{tree}}")]  # (hex prefix so far, tree to read)
+        depth = 0
+        while level:
+            below: list[tuple[str, bytes]] = []
+            for (prefix, _), content in zip(level, cat_objects([name for _, name in level], cwd=self._paths.cwd),
+                                            strict=True):
+                entries = _TREE_ENTRY.findall(content or b"")
+                directories = [(prefix + name.decode(), oid) for mode, name, oid in entries if mode == b"40000"]
+                below += directories
+                self.seen += len(entries) - len(directories)
+                for sha, oid in [(sha, oid) for _, name, oid in entries if (sha := prefix + name.decode()) in wanted]:
+                    yield sha, depth, oid.hex()
+            depth += 1
+            self.deepest = depth if below else self.deepest
+            level = [(prefix, oid.hex()) for prefix, oid in self._needed(below, depth)]
+
+    def _needed(self, directories: list[tuple[str, bytes]], depth: int) -> list[tuple[str, bytes]]:
+        """The directories that can hold an asked-about note (all of them when nearly all can)."""
+        if len(self._wanted) >= 4 * len(directories):
+            return directories
+        prefixes = {sha[: 2 * depth] for sha in self._wanted}
+        needed = [(prefix, oid) for prefix, oid in directories if prefix in prefixes]
+        self.complete = self.complete and len(needed) == len(directories)
+        return needed
+
+
+_TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)  # MODE NAME NUL OID (SHA-1) of a tree object
 
 
 def _fanout(count: int) -> int:
@@ -220,12 +264,5 @@ def _committer(paths: RepoPaths) -> str:
 
 def _blob_texts(paths: RepoPaths, blobs: list[str]) -> dict[str, str]:
     """The contents of blobs, from one `git cat-file --batch`."""
-    out = run_git(["cat-file", "--batch"], cwd=paths.cwd, stdin="\n".join(blobs).encode() + b"\n").raw
-    texts: dict[str, str] = {}
-    position = 0
-    for blob in blobs:
-        header_end = out.index(b"\n", position)
-        size = int(out[position:header_end].split()[2])
-        texts[blob] = out[header_end + 1 : header_end + 1 + size].decode(errors="replace")
-        position = header_end + 1 + size + 1
-    return texts
+    return {blob: (data or b"").decode(errors="replace") for blob, data in zip(blobs, cat_objects(blobs, cwd=paths.cwd),
+                                                                            strict=True)}

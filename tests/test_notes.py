@@ -103,6 +103,12 @@ def test_past_65536_notes_every_tree_stays_small_and_git_still_reads_them(repo: 
     assert len(set(listed(repo).values())) == 2  # one blob per distinct text
     assert not write_notes(paths, {first: "prod#1 web:1"}, command="notes")  # found where it now lives
 
+    assert write_notes(paths, {first: "prod#2 web:1"}, command="bisect")  # a bisect reads a few trees of 65,792
+
+    files = git(repo.path, "ls-tree", "-r", "--name-only", "refs/notes/kosli").split()
+    assert f"{first[:2]}/{first[2:4]}/{first[4:]}" in files and len(files) == 70_000  # nothing else moved
+    assert show(repo, first) == "prod#2 web:1\n"
+
 
 def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: GitRepo) -> None:
     (first,) = repo.linear(1)
