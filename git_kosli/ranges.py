@@ -1,11 +1,11 @@
 """Artifact changes between two snapshots as commit ranges: same, ahead, behind, diverged, added, removed.
 
-Pure: commit counts come from a callable (`git rev-list --count --left-right OLD...NEW`).
+Pure: commit counts come from a callable (`git rev-list --count --left-right OLD...NEW` per pair, run together).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,12 +54,21 @@ class Related:
         return self.artifact.compliant is False
 
 
-def relate(
-    change: ArtifactChange,
-    matcher: RepoMatcher,
-    divergence: Callable[[CommitSha, CommitSha], tuple[int, int]],
-) -> Related:
-    """Classify one pair. `divergence(a, b)`: the commits b has that a lacks, and those a has that b lacks."""
+Divergences = Callable[[Sequence[tuple[CommitSha, CommitSha]]], Mapping[tuple[CommitSha, CommitSha], tuple[int, int]]]
+"""For pairs (a, b): the commits b has that a lacks, and those a has that b lacks, all asked of git at once."""
+
+
+def relate_all(changes: Sequence[ArtifactChange], matcher: RepoMatcher, divergences: Divergences) -> list[Related]:
+    """Classify each pair; the commit counts of all the pairs that need them come from one `divergences` call."""
+    settled = [_settled(change, matcher) for change in changes]
+    pairs = [item for item in settled if isinstance(item, tuple)]
+    counts = divergences(pairs) if pairs else {}
+    return [item if isinstance(item, Related) else _counted(change, *item, counts[item])
+            for change, item in zip(changes, settled, strict=True)]
+
+
+def _settled(change: ArtifactChange, matcher: RepoMatcher) -> Related | tuple[CommitSha, CommitSha]:
+    """The relation of a pair when it needs no counting, else its two commits (left, right) to count."""
     if change.change is Change.STARTED:
         return Related(change, Relation.ADDED, None, _ours(matcher, change.new))
     if change.change is Change.EXITED:
@@ -72,7 +81,11 @@ def relate(
         return Related(change, Relation.OTHER_REPO, left, right)
     if left == right:
         return Related(change, Relation.SAME, left, right)
-    ahead, behind = divergence(left, right)
+    return left, right
+
+
+def _counted(change: ArtifactChange, left: CommitSha, right: CommitSha, counts: tuple[int, int]) -> Related:
+    ahead, behind = counts
     relation = Relation.DIVERGED if ahead and behind else Relation.AHEAD if ahead else Relation.BEHIND
     return Related(change, relation, left, right, ahead, behind)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot
+from git_kosli.ranges import Divergences
 
 
 @dataclass(frozen=True)
@@ -38,32 +39,33 @@ class EnvStatus:
     non_compliant: tuple[Artifact, ...]
 
 
-def environment_status(
-    env: EnvName,
-    history: Sequence[Snapshot],
+def environment_statuses(
+    histories: Mapping[EnvName, Sequence[Snapshot]],
     *,
     revision: CommitSha,
     commit_of: Callable[[Artifact], CommitSha | None],
-    divergence: Callable[[CommitSha, CommitSha], tuple[int, int]],
-) -> EnvStatus:
-    """Status of one environment. `divergence(a, b)`: the commits b has that a lacks, and those a has that b lacks."""
-    if not history:
-        return EnvStatus(env, None, (), (), ())
-    latest = history[-1]
-    running = []
-    for artifact in latest.artifacts:
-        commit = commit_of(artifact)
-        if commit is None:
+    divergences: Divergences,
+) -> list[EnvStatus]:
+    """Each environment's status against one revision; the counts of every running commit come from one call."""
+    running = {env: [(a, c) for a in history[-1].artifacts if (c := commit_of(a)) is not None] if history else []
+               for env, history in histories.items()}
+    pairs = [(commit, revision) for found in running.values() for _, commit in found]
+    counts = divergences(pairs) if pairs else {}
+    statuses = []
+    for env, history in histories.items():
+        if not history:
+            statuses.append(EnvStatus(env, None, (), (), ()))
             continue
-        since = _running_since(history, commit, commit_of)
-        running.append(Running(commit, artifact, since, *divergence(commit, revision)))
-    return EnvStatus(
-        env,
-        latest,
-        tuple(running),
-        tuple(a for a in latest.artifacts if a.rogue),
-        tuple(a for a in latest.artifacts if a.compliant is False),
-    )
+        latest = history[-1]
+        statuses.append(EnvStatus(
+            env,
+            latest,
+            tuple(Running(commit, artifact, _running_since(history, commit, commit_of), *counts[(commit, revision)])
+                  for artifact, commit in running[env]),
+            tuple(a for a in latest.artifacts if a.rogue),
+            tuple(a for a in latest.artifacts if a.compliant is False),
+        ))
+    return statuses
 
 
 def _running_since(

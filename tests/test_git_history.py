@@ -42,6 +42,18 @@ def test_exclusive_and_ancestry_match_git(repo: GitRepo, graph: bool) -> None:
             assert history.is_ancestor(ancestor=old, descendant=new) is is_ancestor
 
 
+def test_divergences_of_many_pairs_at_once_count_as_git_does(repo: GitRepo) -> None:
+    shas = build_merges(repo)
+    pairs = list(itertools.permutations(shas[::2], 2))  # 30 pairs: several batches of git processes
+    with GitHistory(discover(repo.path)) as history:
+        counts = history.divergences([*pairs, *pairs[:3]])  # asked twice, counted once
+    assert len(counts) == len(pairs)
+    for old, new in pairs:
+        only_new = int(git(repo.path, "rev-list", "--count", new, f"^{old}"))
+        only_old = int(git(repo.path, "rev-list", "--count", old, f"^{new}"))
+        assert counts[(old, new)] == (only_new, only_old)
+
+
 def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:
     shas = build_merges(repo)
     with GitHistory(discover(repo.path)) as history:

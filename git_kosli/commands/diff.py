@@ -26,10 +26,10 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     as `git diff --exit-code` does.
     """
     from git_kosli.pairing import diff_snapshots
-    from git_kosli.ranges import Relation, relate
+    from git_kosli.ranges import Relation, relate_all
 
     old, new = app.source.resolve_all([left, right])
-    related = [relate(change, app.matcher, app.history.divergence) for change in diff_snapshots(old=old, new=new)]
+    related = relate_all(diff_snapshots(old=old, new=new), app.matcher, app.history.divergences)
     same_env = old.env == new.env
     if as_json:
         click.echo(json.dumps(_document(old, new, related), indent=2))

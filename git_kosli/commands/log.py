@@ -27,18 +27,22 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     artifacts without provenance are named rogue.
     """
     from git_kosli.pairing import diff_snapshots
-    from git_kosli.ranges import relate
+    from git_kosli.ranges import relate_all
 
     history = app.source.history(EnvName(env))
     first, last = _interval(interval, latest=history[-1].index if history else 0)
-    entries = []
+    shown: list[tuple[Any, int]] = []  # each snapshot shown, and where its changes start in `changes`
+    changes: list[Any] = []
     for position, snapshot in enumerate(history):
         if not first <= snapshot.index <= last:
             continue
         before = history[position - 1] if position else None
-        changes = diff_snapshots(old=before, new=snapshot) if before else _all_started(snapshot)
-        related = [relate(c, app.matcher, app.history.divergence) for c in changes if c.change.value != "unchanged"]
-        entries.append((snapshot, related))
+        changed = diff_snapshots(old=before, new=snapshot) if before else _all_started(snapshot)
+        shown.append((snapshot, len(changes)))
+        changes += [c for c in changed if c.change.value != "unchanged"]
+    related = relate_all(changes, app.matcher, app.history.divergences)  # every snapshot's counts at once
+    ends = [start for _, start in shown[1:]] + [len(changes)]
+    entries = [(snapshot, related[start:end]) for (snapshot, start), end in zip(shown, ends, strict=True)]
     entries.reverse()
     if as_json:
         click.echo(json.dumps([_entry_json(s, r) for s, r in entries], indent=2))

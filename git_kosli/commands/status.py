@@ -39,12 +39,10 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
 def compute(app: AppContext, revision: CommitSha, envs: tuple[str, ...] | list[str]) -> list[Any]:
     """The status of each environment against one revision."""
     from git_kosli.history_sources import load_histories
-    from git_kosli.status import environment_status
+    from git_kosli.status import environment_statuses
 
-    return [
-        environment_status(env, history, revision=revision, commit_of=app.matcher.commit_of, divergence=app.history.divergence)
-        for env, history in load_histories(app.source, envs).items()
-    ]
+    return environment_statuses(load_histories(app.source, envs), revision=revision, commit_of=app.matcher.commit_of,
+                                divergences=app.history.divergences)
 
 
 def flags(status: Any, running: Any | None) -> list[str]:
