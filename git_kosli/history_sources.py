@@ -12,8 +12,7 @@ from git_kosli.source import Source
 
 def load_histories(source: Source, envs: Sequence[str]) -> dict[EnvName, list[Snapshot]]:
     """Every snapshot of the named environments (all of them when none are named), oldest first."""
-    names = [EnvName(e) for e in envs] or source.environments()
-    return source.histories(names)
+    return source.histories([EnvName(e) for e in envs]) if envs else source.all_histories()
 
 
 def require_this_repository(histories: Mapping[EnvName, Sequence[Snapshot]], matcher: RepoMatcher) -> None:

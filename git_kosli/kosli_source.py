@@ -59,8 +59,15 @@ class KosliSource:
         """Every environment of the org (from the cache when offline)."""
         if self.client is None:
             return self.cache.environments()
+        return self._remember(self._listed())
+
+    def _listed(self) -> list[EnvName]:
+        """The org's environments, as the server lists them (network only: may run in a worker)."""
+        assert self.client is not None
         listed = self.client.environments()
-        names = sorted(EnvName(str(e["name"])) for e in listed if isinstance(e, dict) and e.get("name"))
+        return sorted(EnvName(str(e["name"])) for e in listed if isinstance(e, dict) and e.get("name"))
+
+    def _remember(self, names: list[EnvName]) -> list[EnvName]:
         for env in names:
             self.cache.add_environment(env)
         return names
@@ -86,10 +93,40 @@ class KosliSource:
         """Several environments' histories: new events fetched together, then the commits they lack."""
         if self.client is not None:
             cached = {env: self.cache.events_through(env) for env in envs}
-            update = self._progress("Fetching environment histories", len(envs)) if self._progress else None
-            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs, update)
-            for env, (through, events) in zip(envs, fetched, strict=True):
-                self.cache.put_events(env, events, through=through)
+            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs, self._fetching(len(envs)))
+            self._bring_up_to_date(envs, fetched)
+        return self._assembled(envs)
+
+    def all_histories(self) -> dict[EnvName, list[Snapshot]]:
+        """Every environment's history.
+
+        The environments are listed while the ones already cached are brought up to date, so
+        the listing costs no round trip of its own; one the org no longer lists is left out.
+        """
+        if self.client is None:
+            return self._assembled(self.cache.environments())
+        cached = {env: self.cache.events_through(env) for env in self.cache.environments()}
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            listing = pool.submit(self._listed)
+            probes = {env: pool.submit(self._new_events, env, known) for env, known in cached.items()}
+            names = self._remember(listing.result())
+            probes = {env: probes.get(env) or pool.submit(self._new_events, env, 0) for env in names}
+            progress = self._fetching(len(names))
+            for done, _ in enumerate(as_completed(probes.values()), 1):
+                if progress:
+                    progress(done)
+        self._bring_up_to_date(names, [probes[env].result() for env in names])
+        return self._assembled(names)
+
+    def _fetching(self, total: int) -> Callable[[int], None] | None:
+        return self._progress("Fetching environment histories", total) if self._progress else None
+
+    def _bring_up_to_date(self, envs: Sequence[EnvName], fetched: Sequence[tuple[int, list[Any]]]) -> None:
+        for env, (through, events) in zip(envs, fetched, strict=True):
+            self.cache.put_events(env, events, through=through)
+
+    def _assembled(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
+        """Histories replayed from the cached events, with the commits of every artifact."""
         logs = {env: self._events(env) for env in envs}
         provenance = self._provenance([e for log in logs.values() for e in log])
         result = {}

@@ -34,6 +34,10 @@ class Source(Protocol):
         """Several environments' histories at once."""
         ...
 
+    def all_histories(self) -> dict[EnvName, list[Snapshot]]:
+        """Every environment's history (a network source lists them while it fetches)."""
+        ...
+
 
 def utc_now() -> datetime:
     """The current time, in UTC."""
@@ -69,3 +73,7 @@ class LocalSource:
     def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
         """Each environment's stored snapshots."""
         return {env: self.store.history(env) for env in envs}
+
+    def all_histories(self) -> dict[EnvName, list[Snapshot]]:
+        """Every stored environment's snapshots."""
+        return self.histories(self.environments())

@@ -61,6 +61,7 @@ class KosliServer:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.flow_artifacts: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[Request] = []
+        self.timeline: list[tuple[str, str]] = []  # ("asked" | "answered", path), in the order they happened
         self.faults: list[tuple[str, Fault]] = []
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -352,6 +353,7 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = parse_qs(url.query, keep_blank_values=True)
             server.requests.append(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
+            server.timeline.append(("asked", url.path))
             fault = server.take_fault(url.path)
             if fault is not None and self._fault(fault):
                 return
@@ -389,6 +391,7 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+            server.timeline.append(("answered", urlsplit(self.path).path))
 
     return Handler
 

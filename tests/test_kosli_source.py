@@ -88,6 +88,34 @@ def test_cold_bisect_fetches_two_snapshots_and_a_warm_one_none(repo: GitRepo, ru
     assert warm.stdout == cold.stdout
 
 
+def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
+    repo: GitRepo, run_cli, server: KosliServer
+) -> None:
+    server.add(*scenario(repo.linear(8)))
+    assert run_cli("where", "HEAD~4", cwd=repo.path).exit_code == 0  # the cache now knows both environments
+    server.timeline.clear()
+    server.fail("/environments/acme", Fault("slow", seconds=0.5))
+
+    result = run_cli("where", "HEAD~4", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    listed = server.timeline.index(("answered", "/api/v2/environments/acme"))
+    probes = [i for i, (what, path) in enumerate(server.timeline) if what == "asked" and path.count("/") == 5
+              and path.startswith("/api/v2/snapshots/acme/")]
+    assert len(probes) == 2 and max(probes) < listed, "one round trip: the probes did not wait for the listing"
+
+
+def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli, server: KosliServer) -> None:
+    server.add(*scenario(repo.linear(8)))
+    assert "staging" in run_cli("where", "HEAD~4", cwd=repo.path).stdout
+    del server.snapshots["staging"], server.events["staging"]
+
+    result = run_cli("where", "HEAD~4", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "aws-beta" in result.stdout and "staging" not in result.stdout
+
+
 def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli, server: KosliServer) -> None:
     commits = repo.linear(8)
     snapshots = history("staging", [[artifact(commits[i], url=URL)] for i in (1, 3, 5, 7)])
