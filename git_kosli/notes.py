@@ -56,6 +56,16 @@ class NoteTexts:
                 self.texts.append((text if text.endswith("\n") else text + "\n").encode())
             self.of[sha] = number
 
+    def digest(self) -> str:
+        """What identifies these notes (commits, in order, and their texts), made with C-level joins."""
+        from array import array
+
+        summary = hashlib.sha1(usedforsecurity=False)
+        summary.update("\n".join(self.of).encode())
+        summary.update(array("I", self.of.values()).tobytes())
+        summary.update(b"\0".join(self.texts))
+        return summary.hexdigest()
+
 
 class NotesUpdate(NamedTuple):
     """What writing a set of notes would change, worked out without changing anything."""
@@ -107,6 +117,10 @@ class NotesTree:
         layout, git's or an older one of ours) is removed from there, so no commit has two.
         """
         wanted = NoteTexts(notes)
+        compared = _Compared(self.paths)
+        digest = wanted.digest()
+        if self.tip is not None and compared.holds(self.tip, digest):
+            return NotesUpdate(self.paths, self.tip, wanted.texts, {}, [], 0, len(wanted.of))
         ids = [_blob_id(data) for data in wanted.texts]
         of = wanted.of
         found: dict[int, int] = {}  # one int object per distinct value, shared by the commits that have it
@@ -131,6 +145,8 @@ class NotesTree:
             changed[sha] = number
             if depth != fanout:
                 moved_from.append(_note_path(sha, fanout=depth))
+        if not changed and self.tip is not None:
+            compared.add(self.tip, digest)
         return NotesUpdate(self.paths, self.tip, wanted.texts, changed, moved_from, fanout, len(wanted.of))
 
     def read(self, commits: Iterable[str]) -> dict[str, str]:
@@ -151,6 +167,40 @@ def read_notes(paths: RepoPaths, commits: Iterable[str]) -> dict[str, str]:
 def _tip(paths: RepoPaths) -> str | None:
     result = run_git(["rev-parse", "--verify", "--quiet", f"{NOTES_REF}^{{commit}}"], cwd=paths.cwd, check=False)
     return result.stdout.strip() or None
+
+
+class _Compared:
+    """Notes commits known to hold a set of notes already, each with the digest of that set.
+
+    A notes commit never changes, so once a comparison found nothing to write, the same notes
+    need no comparison against the same commit again (a bisect run twice, `notes` in CI). A
+    line per pair in `kosli/notes-compared`, the newest kept; an unreadable file is a miss.
+    """
+
+    _KEEP = 16
+
+    def __init__(self, paths: RepoPaths) -> None:
+        self._path = paths.common_dir / "kosli" / "notes-compared"
+
+    def holds(self, tip: str, digest: str) -> bool:
+        return f"{tip} {digest}" in self._lines()
+
+    def add(self, tip: str, digest: str) -> None:
+        entry = f"{tip} {digest}"
+        kept = [line for line in self._lines() if line != entry][-(self._KEEP - 1):]
+        temporary = self._path.with_suffix(".tmp")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text("".join(f"{line}\n" for line in [*kept, entry]))
+            temporary.replace(self._path)
+        except OSError:
+            pass  # a read-only repository: the next comparison is made in full, as without this
+
+    def _lines(self) -> list[str]:
+        try:
+            return self._path.read_text().splitlines()
+        except (OSError, UnicodeDecodeError):
+            return []
 
 
 class _Walk:

@@ -110,6 +110,40 @@ def test_past_65536_notes_every_tree_stays_small_and_git_still_reads_them(repo: 
     assert show(repo, first) == "prod#2 web:1\n"
 
 
+def test_notes_found_up_to_date_once_are_not_compared_again_against_the_same_notes_commit(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = many_commits(repo, 300)
+    paths = discover(repo.path)
+    texts = {sha: f"prod#1 web:{sha[:7]}" for sha in commits}
+    write_notes(paths, texts, command="notes")
+    assert not write_notes(paths, texts, command="notes")  # compared in full: nothing to write
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+
+    assert not write_notes(paths, texts, command="notes")
+
+    assert "cat-file" not in trace.read_text()  # the notes tree was not read again
+    assert notes_commits(repo) == 1
+
+
+def test_a_note_changed_behind_our_back_is_rewritten_and_a_damaged_record_is_ignored(repo: GitRepo) -> None:
+    commits = many_commits(repo, 300)
+    paths = discover(repo.path)
+    texts = {sha: f"prod#1 web:{sha[:7]}" for sha in commits}
+    write_notes(paths, texts, command="notes")
+    write_notes(paths, texts, command="notes")
+    git(repo.path, "notes", "--ref=kosli", "add", "-f", "-m", "tampered", commits[7])
+
+    assert write_notes(paths, texts, command="notes")  # a new notes commit: compared in full again
+    assert show(repo, commits[7]) == f"prod#1 web:{commits[7][:7]}\n"
+
+    (paths.common_dir / "kosli" / "notes-compared").write_bytes(b"\xff\xfe not a record")
+    assert not write_notes(paths, texts, command="notes")
+    assert write_notes(paths, {**texts, commits[8]: "rolled back"}, command="notes")
+    assert show(repo, commits[8]) == "rolled back\n"
+
+
 def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: GitRepo) -> None:
     (first,) = repo.linear(1)
     deep = f"{first[:2]}/{first[2:4]}/{first[4:]}"  # the 2/2/36 layout git uses for very large notes trees
