@@ -170,7 +170,30 @@ def annotate(
     return list(commit_facts(parents.items(), episodes, known))
 
 
-def plan_bisect(
+class BisectEnds(NamedTuple):
+    """What a bisect runs between, checked, with what its plan still needs: git's listing and every history."""
+
+    old: Snapshot
+    new: Snapshot
+    target: RepoChange
+    other_changes: tuple[RepoChange, ...]
+    listing: RangeLog  # of the range, still being made by git
+    histories: Mapping[EnvName, list[Snapshot]]
+
+    @property
+    def old_commit(self) -> CommitSha:
+        """The good end."""
+        assert self.target.old_commit is not None
+        return self.target.old_commit
+
+    @property
+    def new_commit(self) -> CommitSha:
+        """The bad end."""
+        assert self.target.new_commit is not None
+        return self.target.new_commit
+
+
+def bisect_ends(
     *,
     source: Source,
     history: GitHistory,
@@ -180,12 +203,14 @@ def plan_bisect(
     artifact: str | None,
     first_parent: bool,
     pathspec: Sequence[str],
-) -> BisectPlan:
-    """Resolve both snapshots and work out the bisect, changing nothing.
+) -> BisectEnds:
+    """Everything that can refuse or fail, changing nothing: both snapshots, the artifact, its commits, the histories.
+
+    What is left to plan (`plan_bisect`) is worked out in memory, so git can start the bisect now.
 
     Raises:
         BisectRefusedError: when there is nothing of this repository to bisect between the two.
-        SourceError: when a snapshot cannot be resolved.
+        SourceError: when a snapshot or a history cannot be read.
     """
     old, new = source.resolve_all([old_expr, new_expr])
     changes = classify_changes(old, new, matcher)
@@ -196,15 +221,21 @@ def plan_bisect(
         include=target.new_commit, exclude=target.old_commit, first_parent=first_parent, pathspec=pathspec
     )
     histories = load_histories(source, [])  # while git lists the range
-    known = builds(histories.values(), matcher.commit_of)
-    facts = annotate(listing, histories, known, matcher)
-    in_range = {*(f.commit for f in facts), target.old_commit}
+    others = tuple(c for c in changes if c is not target)
+    return BisectEnds(old, new, target, others, listing, histories)
+
+
+def plan_bisect(ends: BisectEnds, matcher: RepoMatcher) -> BisectPlan:
+    """The candidates, each with its deployments, worked out in memory (and waiting for git's listing)."""
+    known = builds(ends.histories.values(), matcher.commit_of)
+    facts = annotate(ends.listing, ends.histories, known, matcher)
+    in_range = {*(f.commit for f in facts), ends.old_commit}
     return BisectPlan(
-        old=old,
-        new=new,
-        target=target,
-        other_changes=tuple(c for c in changes if c is not target),
+        old=ends.old,
+        new=ends.new,
+        target=ends.target,
+        other_changes=ends.other_changes,
         facts=tuple(facts),
         builds={sha: b for sha, b in known.items() if sha in in_range},
-        subjects=listing.subjects,
+        subjects=ends.listing.subjects,
     )

@@ -54,12 +54,12 @@ def start(
     Paths after `--` limit the candidates, as with git bisect.
     """
     from git_kosli import git_bisect
-    from git_kosli.bisect_plan import plan_bisect
+    from git_kosli.bisect_plan import bisect_ends, plan_bisect
     from git_kosli.notes import NotesTree
     from git_kosli.render import bisect_json, bisect_text
 
     git_bisect.require_no_bisect(app.paths)
-    plan = plan_bisect(
+    ends = bisect_ends(
         source=app.source,
         history=app.history,
         matcher=app.matcher,
@@ -69,15 +69,16 @@ def start(
         first_parent=first_parent,
         pathspec=pathspec,
     )
-    starting = git_bisect.begin(
+    starting = git_bisect.begin(  # all that could refuse has been checked; the rest is worked out while git starts
         app.paths,
-        bad=plan.new_commit,
-        good=plan.old_commit,
+        bad=ends.new_commit,
+        good=ends.old_commit,
         first_parent=first_parent,
         no_checkout=no_checkout,
         pathspec=pathspec,
     )
-    try:  # compare the notes and lay out the table while git checks out; write only once the bisect has started
+    try:  # plan, compare the notes and lay out the table while git checks out; write only once it has started
+        plan = plan_bisect(ends, app.matcher)
         notes = NotesTree(app.paths).compare((f.commit, f.text(full=True)) for f in plan.facts)
         shown = json.dumps(bisect_json(plan), indent=2) if as_json else bisect_text(plan) + "\n"
     except BaseException:
