@@ -135,20 +135,17 @@ def first_builds(
     answer down to their parents, and a commit's inherited answer is dropped once it is
     listed, so a million-commit listing holds only its frontier in memory, never the million.
     """
-    position: dict[CommitSha, int] = {}  # of each build, once listed: later in the listing is older
-    inherited: dict[str, Build] = {}
+    inherited: dict[str, tuple[int, Build]] = {}  # (where the build was listed: later is older, the build)
     for index, (sha, parents) in enumerate(listing):
         own = built.get(sha)
-        if own is not None:
-            position[sha] = index
         handed = inherited.pop(sha, None)
-        answer = own if own is not None else handed
-        yield sha, answer
+        answer = (index, own) if own is not None else handed
+        yield sha, None if answer is None else answer[1]
         if answer is None:
             continue
         for parent in parents:
             current = inherited.get(parent)
-            if current is None or position[answer.commit] > position[current.commit]:
+            if current is None or answer[0] > current[0]:
                 inherited[parent] = answer
 
 
@@ -158,6 +155,7 @@ def commit_facts(
     built: Mapping[CommitSha, Build],
 ) -> Iterator[CommitFacts]:
     """The facts for each commit of a listing (commit, parents; children first), in the listing's order."""
+    make = CommitFacts._make
     for sha, first in first_builds(listing, built):
         ran = episodes.get(sha)
-        yield CommitFacts(commit=sha, episodes=tuple(ran) if ran else (), first_build=None if ran else first)
+        yield make((sha, tuple(ran), None) if ran else (sha, (), first))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import NamedTuple
 
 from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
@@ -35,14 +34,6 @@ class RepoChange(NamedTuple):
         return self.old_commit is not None or self.new_commit is not None
 
 
-class Candidate(NamedTuple):
-    """A commit git may ask about, with what is known of its deployments (one per commit of the range)."""
-
-    commit: CommitSha
-    subject: str
-    facts: CommitFacts
-
-
 @dataclass(frozen=True)
 class BisectPlan:
     """Everything `git kosli bisect` shows and starts."""
@@ -54,12 +45,6 @@ class BisectPlan:
     facts: tuple[CommitFacts, ...]  # one per candidate commit, children first
     builds: Mapping[CommitSha, Build]  # the candidates and ends that produced an artifact seen running
     subjects: Callable[[], Mapping[CommitSha, str]]  # still being read by git while the bisect starts
-
-    @cached_property
-    def candidates(self) -> tuple[Candidate, ...]:
-        """The candidate commits with their subjects (waits for git to have read them)."""
-        subjects = self.subjects()
-        return tuple(Candidate(f.commit, subjects.get(f.commit, ""), f) for f in self.facts)
 
     @property
     def old_commit(self) -> CommitSha:

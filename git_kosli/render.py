@@ -48,9 +48,11 @@ def bisect_text(plan: BisectPlan) -> str:
         f"artifact: {_change_label(target)}: {short(plan.old_commit)}..{short(plan.new_commit)}",
     ]
     lines += [f"also {_other_change(c)}" for c in plan.other_changes]
-    count = len(plan.candidates)
-    lines.append(f"{count} candidate commit{'s' if count != 1 else ''}, roughly {plan.steps} step{'s' if plan.steps != 1 else ''}")
-    rows = [[short(c.commit), _clip(c.subject), c.facts.text(full=False)] for c in plan.candidates]
+    count = len(plan.facts)
+    lines.append(f"{count} candidate commit{'s' if count != 1 else ''}, "
+                 f"roughly {plan.steps} step{'s' if plan.steps != 1 else ''}")
+    subjects = plan.subjects()
+    rows = [[f.commit[:7], _clip(subjects.get(f.commit, "")), f.text(full=False)] for f in plan.facts]
     return "\n".join(lines) + "\n\n" + table(rows, ["commit", "subject", "deployments"])
 
 
@@ -110,13 +112,14 @@ def bisect_ends_json(plan: BisectPlan) -> dict[str, Any]:
 
 def bisect_json(plan: BisectPlan) -> dict[str, Any]:
     """The `git kosli bisect --json` document."""
+    subjects = plan.subjects()
     return {
         **bisect_ends_json(plan),
         "other_changes": [_change_json(c) for c in plan.other_changes],
-        "candidates": len(plan.candidates),
+        "candidates": len(plan.facts),
         "steps": plan.steps,
         "commits": [
-            {"commit": c.commit, "subject": c.subject, **facts_json(c.facts)} for c in plan.candidates
+            {"commit": f.commit, "subject": subjects.get(f.commit, ""), **facts_json(f)} for f in plan.facts
         ],
     }
 
