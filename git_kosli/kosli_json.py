@@ -111,40 +111,46 @@ def snapshots_from_events(
     """Replay an environment's event log (oldest first) into its snapshots, as Kosli's own consumers do.
 
     A `started-*` event opens a fingerprint, `exited` closes it, the others update its
-    instance count or compliance; each snapshot is the running set after its events.
+    instance count or compliance; each snapshot is the running set after its events. An
+    artifact whose state no event touched is the same object as in the snapshot before.
     """
     running: dict[str, _Running] = {}
+    unchanged: dict[str, Artifact] = {}
     snapshots: list[Snapshot] = []
     for index, group in groupby(events, key=lambda e: e.get("snapshot_index")):
         if not isinstance(index, int) or index < 1:
             raise SourceError("an environment event has no valid 'snapshot_index'")
         batch = list(group)
         for event in batch:
-            _apply(running, event)
+            unchanged.pop(_apply(running, event), None)
         times = [float(e["reported_at"]) for e in batch if isinstance(e.get("reported_at"), int | float)]
         compliance = batch[-1].get("snapshot_compliance")
+        artifacts = []
+        for fp, state in running.items():
+            artifact = unchanged.get(fp)
+            if artifact is None:
+                artifact = unchanged[fp] = Artifact(
+                    name=state.name,
+                    fingerprint=Fingerprint(fp),
+                    provenance=provenance.get(fp, ()),
+                    instances=state.instances,
+                    compliant=state.compliant,
+                    started_at=state.started_at,
+                )
+            artifacts.append(artifact)
         snapshots.append(
             Snapshot(
                 ref=SnapshotRef(env, index),
                 timestamp=min(times) if times else 0.0,
-                artifacts=tuple(
-                    Artifact(
-                        name=state.name,
-                        fingerprint=Fingerprint(fp),
-                        provenance=provenance.get(fp, ()),
-                        instances=state.instances,
-                        compliant=state.compliant,
-                        started_at=state.started_at,
-                    )
-                    for fp, state in running.items()
-                ),
+                artifacts=tuple(artifacts),
                 compliant=compliance if isinstance(compliance, bool) else None,
             )
         )
     return snapshots
 
 
-def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> None:
+def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> str:
+    """Apply one event to the running set; returns the fingerprint it is about."""
     fingerprint = event.get("sha256") or event.get("fingerprint")
     if not isinstance(fingerprint, str):
         raise SourceError(f"an event of snapshot #{event.get('snapshot_index')} has no fingerprint ('sha256')")
@@ -153,7 +159,7 @@ def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> None:
     now = int(counts.group(2)) if counts else None
     if kind == "exited" or now == 0:
         running.pop(fingerprint, None)
-        return
+        return fingerprint
     compliant = event.get("artifact_compliance")
     state = running.get(fingerprint)
     if state is None:
@@ -168,6 +174,7 @@ def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> None:
         state.instances = now
     if isinstance(compliant, bool):
         state.compliant = compliant
+    return fingerprint
 
 
 def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
