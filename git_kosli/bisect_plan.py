@@ -117,8 +117,15 @@ def _describe(changes: Sequence[RepoChange]) -> str:
     return f" ({'; '.join(parts)})"
 
 
-def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot) -> None:
-    """Refuse, naming the snapshot and commit, when the two ends cannot be bisected here."""
+def require_bisectable(
+    target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot
+) -> Callable[[], None]:
+    """Refuse, naming the snapshot and commit, when the two ends cannot be bisected here.
+
+    What needs no git is refused at once; whether NEW descends from OLD is asked of git in the
+    background, and the returned call waits for the answer (refusing a rollback or diverged ends),
+    so the caller can start other work in between.
+    """
     assert target.old_commit is not None and target.new_commit is not None
     name = _label(target)
     for snapshot, commit in ((old, target.old_commit), (new, target.new_commit)):
@@ -132,8 +139,19 @@ def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot
             f"{name} in {old.ref} and {new.ref} was built from the same commit {short(target.old_commit)}: "
             f"no commits to bisect"
         )
-    if history.is_ancestor(ancestor=target.old_commit, descendant=target.new_commit):
-        return
+    descends = history.asking_is_ancestor(ancestor=target.old_commit, descendant=target.new_commit)
+
+    def confirm() -> None:
+        if not descends():
+            _refuse_unordered(target, history, old=old, new=new)
+
+    return confirm
+
+
+def _refuse_unordered(target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot) -> None:
+    """NEW does not descend from OLD: say whether it is a rollback or the histories diverged."""
+    assert target.old_commit is not None and target.new_commit is not None
+    name = _label(target)
     if history.is_ancestor(ancestor=target.new_commit, descendant=target.old_commit):
         raise BisectRefusedError(
             f"{new.ref} runs an older commit of {name} than {old.ref} ({short(target.new_commit)} is an ancestor of "
@@ -200,12 +218,13 @@ def bisect_ends(
     old, new = source.resolve_all([old_expr, new_expr])
     changes = classify_changes(old, new, matcher)
     target = choose_target(changes, artifact, old=old, new=new)
-    require_bisectable(target, history, old=old, new=new)
+    confirm = require_bisectable(target, history, old=old, new=new)
     assert target.old_commit is not None and target.new_commit is not None
     listing = history.log_range(
         include=target.new_commit, exclude=target.old_commit, first_parent=first_parent, pathspec=pathspec
     )
-    histories = load_histories(source, [])  # while git lists the range
+    histories = load_histories(source, [])  # while git lists the range and says whether NEW descends from OLD
+    confirm()
     others = tuple(c for c in changes if c is not target)
     return BisectEnds(old, new, target, others, listing, histories)
 

@@ -9,7 +9,7 @@ every form git accepts works here too.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -320,6 +320,10 @@ class GitHistory:
         Asked of git, which answers from the commit-graph's generation numbers in milliseconds,
         where a walk here would cover the whole range in between (10,000 commits in a large bisect).
         """
-        asked = run_git(["merge-base", "--is-ancestor", ancestor, descendant], cwd=self.paths.cwd, check=False)
-        return asked.returncode == 0
+        return self.asking_is_ancestor(ancestor=ancestor, descendant=descendant)()
+
+    def asking_is_ancestor(self, *, ancestor: str, descendant: str) -> Callable[[], bool]:
+        """`is_ancestor`, asked of git in the background: the returned call waits for the answer."""
+        asked = RunningGit(["merge-base", "--is-ancestor", ancestor, descendant], cwd=self.paths.cwd)
+        return lambda: asked.wait(check=False).returncode == 0
 
