@@ -1,0 +1,1 @@
+"""Benchmarks of git kosli against plain git on synthetic repositories (`make bench`)."""

@@ -1,5 +1,8 @@
-"""Synthetic repositories for the benchmarks: N commits with merges (one git fast-import), artifacts
-every few commits, and three environments of a few hundred snapshots in the embedded store."""
+"""Synthetic repositories for the benchmarks.
+
+N commits with merges (one git fast-import), artifacts every few commits, and three environments
+of a few hundred snapshots in the embedded store.
+"""
 
 from __future__ import annotations
 

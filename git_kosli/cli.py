@@ -99,7 +99,7 @@ class LazyGroup(click.Group):
 @click.option("--offline", is_flag=True, help="Answer from the cache of what was fetched before; no requests.")
 @click.option("--debug", is_flag=True, help="Print each request to Kosli (method, URL, status, time) on stderr.")
 @click.pass_context
-def cli(  # noqa: FBT001 - click passes flags positionally
+def cli(
     ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool
 ) -> None:
     """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
@@ -152,7 +152,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (`git kosli log | head`); nothing more to say
         return ExitCode.OK
-    except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a message
+    except Exception:  # the one place an unexpected error becomes a message
         return _report_bug()
     return int(result) if isinstance(result, int) else ExitCode.OK
 
@@ -176,5 +176,6 @@ def _report_bug() -> int:
     with tempfile.NamedTemporaryFile("w", prefix="git-kosli-crash-", suffix=".txt", delete=False) as log:
         traceback.print_exc(file=log)
     error = sys.exc_info()[1]
-    click.echo(f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}", err=True)
+    click.echo(f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}",
+               err=True)
     return ExitCode.FATAL

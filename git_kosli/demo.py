@@ -86,7 +86,8 @@ def _history() -> list[DemoCommit]:
         c("c13", "faster-start", "Start containers in parallel", {"start.py": "PARALLEL = 4\n"}),
         c("c14", "faster-start", CULPRIT_MESSAGE, {"runner.py": BAD_RUNNER}),
         c("c15", "faster-start", "Reuse warm containers", {"start.py": "PARALLEL = 4\nWARM = True\n"}),
-        c("c16", "main", "Fix a typo in the README", {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run.\n"}),
+        c("c16", "main", "Fix a typo in the README",
+          {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run.\n"}),
         c("c17", "main", "Merge branch 'faster-start'", merge="c15"),
         c("c18", "main", "Add a metrics endpoint", {"metrics.py": "def scrape():\n    return {}\n"}),
         c("c19", "main", "Raise the default memory limit", {"limits.toml": "memory = '1G'\ncpus = 1\n"}),
@@ -177,7 +178,9 @@ def _runner(sha: CommitSha, *, promoted: bool = False) -> Artifact:
     provenance = [Provenance("runner-ci", sha, f"{ORG_URL}/runner/commit/{sha}")]
     if promoted:
         promotion = CommitSha(_hex("promotion " + sha, 40))
-        provenance.append(Provenance("production-promotion", promotion, f"{ORG_URL}/aws-prod-co-promotion/commit/{promotion}"))
+        provenance.append(
+            Provenance("production-promotion", promotion, f"{ORG_URL}/aws-prod-co-promotion/commit/{promotion}")
+        )
     return Artifact(
         name=f"{REGISTRY}/runner:{sha[:7]}",
         fingerprint=Fingerprint(_hex("runner " + sha, 64)),

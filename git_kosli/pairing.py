@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
@@ -18,7 +18,7 @@ _URL = re.compile(r"^[a-z+]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)$", re.IGNORECA
 _COMMIT_PATH = re.compile(r"/(?:-/)?commits?/[0-9a-fA-F]+/?$")
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     """What happened to an artifact between two snapshots."""
 
     CHANGED = "changed"
@@ -100,7 +100,10 @@ class RepoMatcher:
     _known: dict[tuple[Provenance, ...], Provenance | None] = field(default_factory=dict, compare=False, repr=False)
 
     def provenance_of(self, artifact: Artifact) -> Provenance | None:
-        """The flow entry of this repository: the configured flow, else one whose commit URL is a remote here, else one whose commit exists here."""
+        """The flow entry of this repository.
+
+        The configured flow, else one whose commit URL is a remote here, else one whose commit exists here.
+        """
         provenance = artifact.provenance
         if provenance not in self._known:
             self._known[provenance] = self._find(provenance)
@@ -124,9 +127,12 @@ class RepoMatcher:
         return entry.git_commit if entry is not None else None
 
     def commits_of_pair(self, old: Artifact, new: Artifact) -> tuple[CommitSha | None, CommitSha | None]:
-        """Both commits of a changed artifact. A flow builds from one repository, so when one side is
-        recognised as ours, the other side's commit in the same flow is ours too, even when it is
-        missing here (not fetched yet, or beyond a shallow boundary)."""
+        """Both commits of a changed artifact.
+
+        A flow builds from one repository, so when one side is recognised as ours, the other side's
+        commit in the same flow is ours too, even when it is missing here (not fetched yet, or beyond
+        a shallow boundary).
+        """
         old_entry, new_entry = self.provenance_of(old), self.provenance_of(new)
         if old_entry is None and new_entry is not None:
             old_entry = _entry_in_flow(old, new_entry.flow)

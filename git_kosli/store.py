@@ -221,7 +221,7 @@ def snapshot_digest(snapshot: Snapshot) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _tristate(value: bool | None) -> int | None:
+def _tristate(value: bool | None) -> int | None:  # noqa: FBT001 - converts the one value it is given
     return None if value is None else int(value)
 
 

@@ -14,7 +14,9 @@ def commit_of(art):  # type: ignore[no-untyped-def]
 
 
 def test_episodes_are_unbroken_runs_per_environment() -> None:
-    beta = history("beta", [[artifact(A)], [artifact(A)], [artifact(B)], [artifact(A)], [artifact(A), artifact(None, "x")]])
+    beta = history(
+        "beta", [[artifact(A)], [artifact(A)], [artifact(B)], [artifact(A)], [artifact(A), artifact(None, "x")]]
+    )
     prod = history("prod", [[artifact(A)]], start=7)
     found = episodes_by_commit([beta, prod], commit_of)
     assert [e.label for e in found[A]] == ["beta#1..#2", "beta#4..#5", "prod#7"]

@@ -62,7 +62,9 @@ def test_starts_git_bisect_between_the_commits_of_two_snapshots(repo: GitRepo, r
     assert f"git bisect start '{commits[5]}' '{commits[1]}' '--'" in git(repo.path, "bisect", "log")
 
 
-def test_table_and_json_name_where_each_commit_ran_and_the_first_build(merged: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_table_and_json_name_where_each_commit_ran_and_the_first_build(
+    merged: dict[str, str], repo: GitRepo, run_cli
+) -> None:
     result = run_cli("bisect", "start", "aws-beta#1", "aws-beta", "--json", cwd=repo.path)
 
     assert result.exit_code == 0, result.stderr
@@ -91,7 +93,9 @@ def test_table_and_json_name_where_each_commit_ran_and_the_first_build(merged: d
     assert "Bisecting:" in result.stderr
 
 
-def test_notes_hold_the_same_facts_and_writing_again_changes_nothing(merged: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_notes_hold_the_same_facts_and_writing_again_changes_nothing(
+    merged: dict[str, str], repo: GitRepo, run_cli
+) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
 
     assert note(repo.path, merged["c"]) == f"staging#2..#3 registry.example/web:{merged['c'][:7]}\n"

@@ -67,7 +67,9 @@ def expected_presence(path: Path, commits: dict[str, str], sha: str, env: str) -
 
 
 @pytest.mark.parametrize("name", ["a", "b", "s1", "s2", "c", "m", "d", "e", "h"])
-def test_where_agrees_with_merge_base_for_every_commit(world: dict[str, str], repo: GitRepo, run_cli, name: str) -> None:
+def test_where_agrees_with_merge_base_for_every_commit(
+    world: dict[str, str], repo: GitRepo, run_cli, name: str
+) -> None:
     result = run_cli("where", world[name], "--json", cwd=repo.path)
 
     doc = json.loads(result.stdout)
@@ -111,16 +113,22 @@ def test_where_exits_1_when_the_commit_runs_nowhere(world: dict[str, str], repo:
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["where", "no-such-branch"], "fatal: unknown revision 'no-such-branch': not a commit in this repository\n", 128),
-        (["where", "HEAD", "--env", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
+        (["where", "no-such-branch"],
+         "fatal: unknown revision 'no-such-branch': not a commit in this repository\n", 128),
+        (["where", "HEAD", "--env", "staging"],
+         "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
         (["diff", "beta", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
         (["log", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
-        (["notes", "--env", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
+        (["notes", "--env", "staging"],
+         "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
         (["notes", "nope..HEAD"], "fatal: unknown revision or range 'nope..HEAD'\n", 128),
-        (["log", "beta", "--interval", "x..y"], "error: invalid --interval 'x..y': expected A..B with numbers, ~N or NOW\n", 129),
+        (["log", "beta", "--interval", "x..y"],
+         "error: invalid --interval 'x..y': expected A..B with numbers, ~N or NOW\n", 129),
     ],
 )
-def test_bad_input_is_one_line(world: dict[str, str], repo: GitRepo, run_cli, args: list[str], message: str, code: int) -> None:
+def test_bad_input_is_one_line(
+    world: dict[str, str], repo: GitRepo, run_cli, args: list[str], message: str, code: int
+) -> None:
     result = run_cli(*args, cwd=repo.path)
     assert (result.exit_code, result.stderr) == (code, message)
 
@@ -128,7 +136,8 @@ def test_bad_input_is_one_line(world: dict[str, str], repo: GitRepo, run_cli, ar
 def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, run_cli) -> None:
     other = GitRepo(tmp_path / "other")
     other.commit("x")
-    seed(other.path, *history("beta", [[artifact("9" * 40, "api", url="https://github.com/acme/api/commit/" + "9" * 40)]]))
+    seed(other.path,
+         *history("beta", [[artifact("9" * 40, "api", url="https://github.com/acme/api/commit/" + "9" * 40)]]))
     result = run_cli("where", "HEAD", cwd=other.path)
     assert result.exit_code == 128
     assert result.stderr == ("fatal: no artifact in beta was built from this repository "

@@ -54,7 +54,8 @@ def test_parsing_git_stdin() -> None:
 
 def test_pre_commit_variables_stand_for_stdin() -> None:
     (ref,) = pre_commit_refs({"PRE_COMMIT_TO_REF": "1" * 40, "PRE_COMMIT_FROM_REF": "2" * 40,
-                              "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"})
+                              "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+                              "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"})
     assert (ref.local_sha, ref.remote_ref) == ("1" * 40, "refs/heads/main")
     assert pre_commit_refs({}) == []
 
@@ -121,7 +122,9 @@ def test_install_refuses_a_foreign_hook_and_uninstall_removes_only_ours(repo: Gi
 
     refused = run_cli("hook", "install", cwd=repo.path)
     assert refused.exit_code == 128
-    assert refused.stderr == f"fatal: {hooks_dir / 'pre-push'} exists and is not git kosli's; use --force to replace it\n"
+    assert refused.stderr == (
+        f"fatal: {hooks_dir / 'pre-push'} exists and is not git kosli's; use --force to replace it\n"
+    )
     assert run_cli("hook", "uninstall", cwd=repo.path).stdout == "no git kosli pre-push hook installed\n"
     assert (hooks_dir / "pre-push").read_text() == "#!/bin/sh\necho mine\n"
     assert run_cli("hook", "install", "--force", cwd=repo.path).stdout == f"installed {hooks_dir / 'pre-push'}\n"

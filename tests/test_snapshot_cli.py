@@ -36,7 +36,9 @@ def test_import_keeps_running_artifacts_and_every_flow(repo: GitRepo, run_cli) -
     names = {a.fingerprint[:8] for a in snap.artifacts}
     assert "8ba20a0f" not in names  # exited in this snapshot (annotation.now == 0)
     runner = next(a for a in snap.artifacts if a.flow == "runner-ci")
-    assert [p.flow for p in runner.provenance] == ["runner-ci", "production-promotion", "snyk-vulns-aws-prod", "snyk-vulns-aws-beta"]
+    assert [p.flow for p in runner.provenance] == [
+        "runner-ci", "production-promotion", "snyk-vulns-aws-prod", "snyk-vulns-aws-beta"
+    ]
     assert len({p.git_commit for p in runner.provenance}) == 3  # each flow names its own commit
     assert runner.instances == 3
 
@@ -92,7 +94,9 @@ def test_a_different_snapshot_under_an_existing_number_is_refused(repo: GitRepo,
         ('[1, 2]', "expected a snapshot object, got int"),
     ],
 )
-def test_bad_json_is_one_line_and_writes_nothing(repo: GitRepo, run_cli, tmp_path: Path, content: str, message: str) -> None:
+def test_bad_json_is_one_line_and_writes_nothing(
+    repo: GitRepo, run_cli, tmp_path: Path, content: str, message: str
+) -> None:
     repo.commit("init")
     (tmp_path / "bad.json").write_text(content)
     result = run_cli("snapshot", "import", "aws-beta", str(tmp_path / "bad.json"), cwd=repo.path)

@@ -44,7 +44,9 @@ def test_a_different_snapshot_under_a_stored_number_is_refused_and_nothing_is_wr
 def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         store.put_snapshots(history("aws-beta", [[]]) + history("aws-prod", [[]]))
-        with pytest.raises(UnknownEnvironmentError, match=r"'staging' does not exist \(environments: aws-beta, aws-prod\)"):
+        with pytest.raises(
+            UnknownEnvironmentError, match=r"'staging' does not exist \(environments: aws-beta, aws-prod\)"
+        ):
             store.summaries(EnvName("staging"))
 
 

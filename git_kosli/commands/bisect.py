@@ -245,7 +245,7 @@ def reset(app: AppContext, commit: str | None) -> None:
 @click.option("--verify", is_flag=True, help="First check that CMD says the old end is good and the new end bad.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_app
-def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...]) -> int:  # noqa: FBT001
+def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...]) -> int:
     """Run CMD at each step, as git bisect run: exit 0 good, 125 skip, 1-127 bad, 128 or more stops.
 
     With --deployed, CMD gets KOSLI_ARTIFACT_NAME, KOSLI_FINGERPRINT, KOSLI_FLOW and KOSLI_GIT_COMMIT

@@ -12,7 +12,7 @@ from git_kosli.context import AppContext, pass_app
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_app
-def config(app: AppContext, as_json: bool) -> None:  # noqa: FBT001 - a click flag
+def config(app: AppContext, as_json: bool) -> None:
     """Show the effective settings, where each came from, and the source in use; the token is masked."""
     from git_kosli.render import table
     from git_kosli.settings import KEYS, mask

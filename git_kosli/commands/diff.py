@@ -18,7 +18,7 @@ from git_kosli.snapshot_expr import SnapshotExpr
 @click.option("--log", "with_log", is_flag=True, help="List the commits each way (short sha, subject).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @pass_app
-def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: bool, as_json: bool) -> int:  # noqa: FBT001
+def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: bool, as_json: bool) -> int:
     """Pair the artifacts of two snapshots by flow and say how their commits relate.
 
     Relations: same, ahead (SNAP2 has commits SNAP1 lacks), behind (a rollback within one
@@ -96,7 +96,8 @@ def _text(app: AppContext, old: Any, new: Any, related: list[Any], *, with_log: 
          commit(r.right_commit, r.change.new), describe(r, same_env=same_env), flags(r)]
         for r in related
     ]
-    lines = [f"{old.ref} -> {new.ref}", "", table(rows, ["artifact", "flow", str(old.ref), str(new.ref), "relation", "flags"])]
+    lines = [f"{old.ref} -> {new.ref}", "",
+             table(rows, ["artifact", "flow", str(old.ref), str(new.ref), "relation", "flags"])]
     if with_log:
         for r in related:
             if r.ahead or r.behind:

@@ -15,7 +15,7 @@ def hook() -> None:
 @hook.command()
 @click.option("--force", is_flag=True, help="Replace a pre-push hook that is not git kosli's.")
 @pass_app
-def install(app: AppContext, force: bool) -> None:  # noqa: FBT001
+def install(app: AppContext, force: bool) -> None:
     """Install the pre-push hook."""
     from git_kosli import hooks
 

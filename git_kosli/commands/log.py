@@ -20,7 +20,7 @@ _INTERVAL_END = re.compile(r"^(?:\d+|~\d+|NOW|now)?$")
 @click.option("--interval", metavar="A..B", help="Snapshots A to B: numbers, ~N (N behind the latest) or NOW.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @pass_app
-def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:  # noqa: FBT001
+def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     """Show what started, exited and changed in each snapshot of ENV, newest first.
 
     Changes of this repository's artifacts are commit ranges (`+12 commits`, `rollback -3 commits`);

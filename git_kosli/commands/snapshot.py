@@ -40,7 +40,9 @@ def import_(app: AppContext, env: EnvName, file: Any) -> None:
     try:
         document = json.load(file)
     except json.JSONDecodeError as error:
-        raise SourceError(f"{file.name}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+        raise SourceError(
+            f"{file.name}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
     items = document if isinstance(document, list) else [document]
     snapshots = [snapshot_from_json(item, env) for item in items]
     env_type = next((str(i.get("type")) for i in items if isinstance(i, dict) and i.get("type")), "")
@@ -108,7 +110,9 @@ def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_summary_json(s) for s in history], indent=2))
         return
-    rows = [[f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history]
+    rows = [
+        [f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history
+    ]
     app.show(table(rows, ["snapshot", "from", "artifacts", "compliant"]), long=True)
 
 
@@ -157,7 +161,9 @@ def _artifact_json(artifact: Artifact) -> dict[str, Any]:
     return {
         "name": artifact.name,
         "fingerprint": artifact.fingerprint,
-        "flows": [{"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance],
+        "flows": [
+            {"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance
+        ],
         "instances": artifact.instances,
         "compliant": artifact.compliant,
         "rogue": artifact.rogue,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_app
-def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool) -> None:  # noqa: FBT001
+def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool) -> None:
     """Per environment: the running commit, how far behind or ahead of REVISION (default HEAD), since when, flags.
 
     Flags: rogue and non-compliant artifacts, and `not-contained` for a running commit REVISION

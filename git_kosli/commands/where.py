@@ -16,7 +16,7 @@ from git_kosli.errors import UnknownRevisionError
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @pass_app
-def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool) -> int:  # noqa: FBT001
+def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool) -> int:
     """Say where a commit runs: its own artifact, or inside a later build; and where it was rolled back.
 
     Exits 1 when the commit runs in no environment.
@@ -84,7 +84,8 @@ def _text(commit: str, subject: str, presences: list[Any], build: Any) -> str:
     if build is not None:
         header += f"\nnever built itself; first build {short(build[0])} ({build[1].display_name})"
     rows = [
-        [p.env, p.status.value, since(p.first_seen), since(p.left), ", ".join(a.display_name for a in p.artifacts) or "-"]
+        [p.env, p.status.value, since(p.first_seen), since(p.left),
+         ", ".join(a.display_name for a in p.artifacts) or "-"]
         for p in presences
     ]
     return f"{header}\n\n{table(rows, ['environment', 'status', 'first seen', 'left', 'running as'])}"
