@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,20 @@ def test_divergences_of_many_pairs_at_once_count_as_git_does(repo: GitRepo, grap
     for old, new in pairs:
         only_old, only_new = git(repo.path, "rev-list", "--count", "--left-right", f"{old}...{new}").split()
         assert counts[(old, new)] == (int(only_new), int(only_old))
+
+
+def test_divergences_far_apart_are_counted_by_git_and_near_ones_by_the_walk(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = repo.imported(5_000)
+    git(repo.path, "commit-graph", "write", "--reachable")
+    far, near = (commits[0], commits[-1]), (commits[-300], commits[-1])
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    with GitHistory(discover(repo.path)) as history:
+        counts = history.divergences([far, near, near[::-1]])
+    assert counts == {far: (4_999, 0), near: (299, 0), near[::-1]: (0, 299)}
+    assert trace.read_text().count("rev-list --count --left-right") == 1  # the far pair only
 
 
 def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:

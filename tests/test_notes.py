@@ -14,18 +14,6 @@ from git_kosli.notes import read_notes, write_notes
 from tests.gitrepo import GitRepo, git
 
 
-def many_commits(repo: GitRepo, count: int) -> list[str]:
-    """`count` commits on main, made by one fast-import (hundreds of `git commit` would take seconds)."""
-    stream = []
-    for i in range(1, count + 1):
-        stream += ["commit refs/heads/main", f"mark :{i}", f"committer T <t@example.com> {1_790_000_000 + i} +0000",
-                   f"data {len(str(i))}", str(i), *([f"from :{i - 1}"] if i > 1 else []),
-                   "M 100644 inline f", f"data {len(str(i))}", str(i), ""]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input="\n".join(stream) + "\n", text=True,
-                   check=True)
-    return git(repo.path, "rev-list", "--reverse", "main").split()
-
-
 def listed(repo: GitRepo) -> dict[str, str]:
     """`git notes --ref=kosli list`: annotated commit -> note blob."""
     out = git(repo.path, "notes", "--ref=kosli", "list")
@@ -55,7 +43,7 @@ def test_notes_git_shows_and_one_commit_per_write(repo: GitRepo) -> None:
 
 
 def test_writing_the_same_notes_again_makes_no_commit_and_a_change_rewrites_only_that_note(repo: GitRepo) -> None:
-    commits = many_commits(repo, 300)
+    commits = repo.imported(300)
     paths = discover(repo.path)
     texts = {sha: f"prod#{i} web:{sha[:7]}" for i, sha in enumerate(commits)}
     write_notes(paths, texts, command="notes")
@@ -72,7 +60,7 @@ def test_writing_the_same_notes_again_makes_no_commit_and_a_change_rewrites_only
 
 
 def test_past_256_notes_the_tree_fans_out_and_a_rewritten_flat_note_moves(repo: GitRepo) -> None:
-    commits = many_commits(repo, 300)
+    commits = repo.imported(300)
     paths = discover(repo.path)
     write_notes(paths, {sha: f"old {sha}" for sha in commits[:10]}, command="notes")
     assert all(len(name) == 40 for name in git(repo.path, "ls-tree", "--name-only", "refs/notes/kosli").split())
@@ -113,7 +101,7 @@ def test_past_65536_notes_every_tree_stays_small_and_git_still_reads_them(repo: 
 def test_notes_found_up_to_date_once_are_not_compared_again_against_the_same_notes_commit(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commits = many_commits(repo, 300)
+    commits = repo.imported(300)
     paths = discover(repo.path)
     texts = {sha: f"prod#1 web:{sha[:7]}" for sha in commits}
     write_notes(paths, texts, command="notes")
@@ -128,7 +116,7 @@ def test_notes_found_up_to_date_once_are_not_compared_again_against_the_same_not
 
 
 def test_a_note_changed_behind_our_back_is_rewritten_and_a_damaged_record_is_ignored(repo: GitRepo) -> None:
-    commits = many_commits(repo, 300)
+    commits = repo.imported(300)
     paths = discover(repo.path)
     texts = {sha: f"prod#1 web:{sha[:7]}" for sha in commits}
     write_notes(paths, texts, command="notes")
@@ -161,7 +149,7 @@ def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: 
 
 
 def test_notes_someone_added_with_git_notes_are_kept(repo: GitRepo) -> None:
-    commits = many_commits(repo, 300)
+    commits = repo.imported(300)
     git(repo.path, "notes", "--ref=kosli", "add", "-m", "hand-written", commits[0])
     paths = discover(repo.path)
 
