@@ -335,10 +335,12 @@ class GitHistory:
         if left is None or right is None:
             return None
         record = graph.record
+        ends = {node: record(node) for node in (left, right)}
+        if abs(ends[left][1] - ends[right][1]) >= _WALK_BUDGET:
+            return None  # a side holds at least a commit per generation between them: too many to walk
         flags = {left: 1, right: 2} if left != right else {left: 3}
         heap: list[tuple[int, int, int, tuple[int, ...]]] = []
-        for node in flags:
-            parents, generation, when = record(node)
+        for node, (parents, generation, when) in ends.items():
             heapq.heappush(heap, (-generation, -when, node, parents))
         one_side = sum(1 for flag in flags.values() if flag != 3)
         sides = [0, 0, 0, 0]  # by flag: 1 OLD only, 2 NEW only
