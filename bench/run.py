@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,18 @@ def diff_baseline(repo: Path, left: str, right: str) -> Callable[[], None]:
     return run
 
 
+def log_baseline(repo: Path, snapshots: list[Snapshot], env: str) -> Callable[[], None]:
+    """What `git kosli log ENV` says of each deploy, by hand: `git rev-list --count --left-right` per snapshot."""
+    commits = [s.artifacts[0].provenance[0].git_commit for s in snapshots if s.ref.env == env]
+    pairs = [(old, new) for old, new in pairwise(commits) if old != new]
+
+    def run() -> None:
+        for old, new in pairs:
+            git(repo, "rev-list", "--count", "--left-right", f"{old}...{new}")
+
+    return run
+
+
 def within_bisect_target(ours: Timing, base: Timing | None) -> bool:
     """The issue's bisect target: within 1.5x of `git bisect start`, plus 0.2 s."""
     return base is not None and ours.median <= 1.5 * base.median + 0.2
@@ -187,6 +200,7 @@ def measure_size(size: int, rows: list[Row], notes: list[str]) -> float:
     where_base = measure(where_baseline(repo, snapshots, target), repo, runs=1) if size <= 100_000 else None
     prod, beta = _latest_commit(snapshots, "aws-prod"), _latest_commit(snapshots, "aws-beta")
     diff_base = measure(diff_baseline(repo, prod, beta), repo)
+    log_base = measure(log_baseline(repo, snapshots, "aws-prod"), repo, runs=1)
     bisect_base = measure(["git", "bisect", "start", "--no-checkout", bad, good], repo, setup=reset)
     where_store = 0.0
     with sources(snapshots, good, bad) as ways:
@@ -199,6 +213,8 @@ def measure_size(size: int, rows: list[Row], notes: list[str]) -> float:
             add("diff aws-prod aws-beta", source, measure(["git", "kosli", "diff", "aws-prod", "aws-beta"], repo,
                                                           env=env, warm=warm),
                 diff_base, "within 2x", lambda t, b: b is not None and t.median <= 2 * b.median, at=100_000)
+            _add(rows, Row(f"log aws-prod ({synthetic.SNAPSHOTS} snapshots)", source, label,
+                           measure(["git", "kosli", "log", "aws-prod"], repo, env=env, warm=warm), log_base, "-", None))
             line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
             add("pre-push", source, measure(["git", "kosli", "pre-push", "origin", "url"], repo, env=env, stdin=line,
                                             warm=warm), None, "< 300 ms", lambda t, b: t.median < 0.3, at=100_000)
