@@ -33,6 +33,11 @@ class RepoChange(NamedTuple):
         """True when either side was built from this repository."""
         return self.old_commit is not None or self.new_commit is not None
 
+    def commits(self) -> tuple[CommitSha, CommitSha]:
+        """(old, new): both built from this repository, as a bisect's target is."""
+        assert self.old_commit is not None and self.new_commit is not None
+        return self.old_commit, self.new_commit
+
 
 @dataclass(frozen=True)
 class BisectPlan:
@@ -49,14 +54,12 @@ class BisectPlan:
     @property
     def old_commit(self) -> CommitSha:
         """The good end: the commit that ran in the old snapshot."""
-        assert self.target.old_commit is not None
-        return self.target.old_commit
+        return self.target.commits()[0]
 
     @property
     def new_commit(self) -> CommitSha:
         """The bad end: the commit that runs in the new snapshot."""
-        assert self.target.new_commit is not None
-        return self.target.new_commit
+        return self.target.commits()[1]
 
     @property
     def steps(self) -> int:
@@ -183,18 +186,6 @@ class BisectEnds(NamedTuple):
     listing: RangeLog  # of the range, still being made by git
     histories: Mapping[EnvName, list[Snapshot]]
 
-    @property
-    def old_commit(self) -> CommitSha:
-        """The good end."""
-        assert self.target.old_commit is not None
-        return self.target.old_commit
-
-    @property
-    def new_commit(self) -> CommitSha:
-        """The bad end."""
-        assert self.target.new_commit is not None
-        return self.target.new_commit
-
 
 def bisect_ends(
     *,
@@ -219,10 +210,8 @@ def bisect_ends(
     changes = classify_changes(old, new, matcher)
     target = choose_target(changes, artifact, old=old, new=new)
     confirm = require_bisectable(target, history, old=old, new=new)
-    assert target.old_commit is not None and target.new_commit is not None
-    listing = history.log_range(
-        include=target.new_commit, exclude=target.old_commit, first_parent=first_parent, pathspec=pathspec
-    )
+    good, bad = target.commits()
+    listing = history.log_range(include=bad, exclude=good, first_parent=first_parent, pathspec=pathspec)
     histories = load_histories(source, [])  # while git lists the range and says whether NEW descends from OLD
     confirm()
     others = tuple(c for c in changes if c is not target)
@@ -233,7 +222,7 @@ def plan_bisect(ends: BisectEnds, matcher: RepoMatcher) -> BisectPlan:
     """The candidates, each with its deployments, worked out in memory (and waiting for git's listing)."""
     known = builds(ends.histories.values(), matcher.commit_of)
     facts = annotate(ends.listing, ends.histories, known, matcher)
-    in_range = {*(f.commit for f in facts), ends.old_commit}
+    in_range = {*(f.commit for f in facts), ends.target.commits()[0]}
     return BisectPlan(
         old=ends.old,
         new=ends.new,

@@ -69,10 +69,11 @@ def start(
         first_parent=first_parent,
         pathspec=pathspec,
     )
+    good, bad = ends.target.commits()
     starting = git_bisect.begin(  # all that could refuse has been checked; the rest is worked out while git starts
         app.paths,
-        bad=ends.new_commit,
-        good=ends.old_commit,
+        bad=bad,
+        good=good,
         first_parent=first_parent,
         no_checkout=no_checkout,
         pathspec=pathspec,
