@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -58,14 +59,14 @@ class NoteTexts:
 
     def digest(self) -> str:
         """What identifies these notes (commits, in order, and their texts), made with C-level joins."""
-        from array import array
         from itertools import islice
 
         summary = hashlib.sha1(usedforsecurity=False)
-        commits = iter(self.of)
+        commits, numbers = iter(self.of), iter(self.of.values())
         while chunk := "\n".join(islice(commits, 1 << 16)):  # a chunk at a time: a million shas are 41 MB
             summary.update(chunk.encode())
-        summary.update(array("I", self.of.values()).tobytes())
+        while texts := list(islice(numbers, 1 << 16)):
+            summary.update(struct.pack(f"<{len(texts)}I", *texts))
         summary.update(b"\0".join(self.texts))
         return summary.hexdigest()
 
