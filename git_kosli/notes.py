@@ -114,7 +114,7 @@ class NotesTree:
         return _Walk(self.paths, self.tip, wanted)
 
     def compare(self, notes: Notes) -> NotesUpdate:
-        """Which of these notes (full sha -> text) differ from the tree, in one pass over it.
+        """Which of these notes (full sha -> text) differ from the tree, reading only the trees that can hold them.
 
         Each tree holds at most about 256 entries, as git lays notes out: past 256 notes they
         go in 2/38 directories, past 65,536 in 2/2/36. A changed note found elsewhere (another
