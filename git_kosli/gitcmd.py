@@ -25,40 +25,33 @@ class GitResult(NamedTuple):
     returncode: int
     stdout: str
     stderr: str
-    raw: bytes = b""  # stdout as bytes, when stdin was given as bytes (sizes git prints count bytes)
 
 
 def run_git(
     args: Sequence[str],
     *,
     cwd: str | Path | None = None,
-    stdin: str | bytes | None = None,
+    stdin: str | None = None,
     check: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> GitResult:
-    """Run `git ARGS`, capturing its output; bytes in (stdin) means bytes out too (`raw`).
+    """Run `git ARGS`, capturing its output (bytes for git go through `feed_git` or `cat_objects`).
 
     Raises:
         GitCommandError: when `check` is set and git exits non-zero; the message is git's stderr.
     """
-    command = ["git", *args]
     proc = subprocess.run(
-        command,
+        ["git", *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,
-        text=not isinstance(stdin, bytes),
+        text=True,
         env=None if env is None else {**os.environ, **env},
         check=False,
     )
-    if isinstance(stdin, bytes):
-        result = GitResult(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
-                           proc.stdout)
-    else:
-        result = GitResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise _failure(args, proc.returncode, result.stderr)
-    return result
+        raise _failure(args, proc.returncode, proc.stderr)
+    return GitResult(proc.returncode, proc.stdout, proc.stderr)
 
 
 class RunningGit:
