@@ -1,7 +1,7 @@
 """Per-commit deployment facts: where a commit's own artifact ran, and which build first contains it.
 
-Pure: histories are lists of snapshots, and the commit graph arrives as a list in
-topological order (children first) with a parents callable.
+Pure: histories are lists of snapshots, and the commit graph arrives as a listing of
+(commit, parents) in topological order (children first), which may be streamed.
 """
 
 from __future__ import annotations

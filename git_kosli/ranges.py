@@ -1,6 +1,6 @@
 """Artifact changes between two snapshots as commit ranges: same, ahead, behind, diverged, added, removed.
 
-Pure: commit counts come from a callable (`git rev-list --count --left-right OLD...NEW` per pair, run together).
+Pure: commit counts come from one call for all the pairs (`GitHistory.divergences`).
 """
 
 from __future__ import annotations
@@ -55,14 +55,14 @@ class Related:
 
 
 Divergences = Callable[[Sequence[tuple[CommitSha, CommitSha]]], Mapping[tuple[CommitSha, CommitSha], tuple[int, int]]]
-"""For pairs (a, b): the commits b has that a lacks, and those a has that b lacks, all asked of git at once."""
+"""For pairs (a, b): the commits b has that a lacks, and those a has that b lacks, all counted in one call."""
 
 
 def relate_all(changes: Sequence[ArtifactChange], matcher: RepoMatcher, divergences: Divergences) -> list[Related]:
     """Classify each pair; the commit counts of all the pairs that need them come from one `divergences` call."""
     settled = [_settled(change, matcher) for change in changes]
     pairs = [item for item in settled if isinstance(item, tuple)]
-    counts = divergences(pairs) if pairs else {}
+    counts = divergences(pairs)
     return [item if isinstance(item, Related) else _counted(change, *item, counts[item])
             for change, item in zip(changes, settled, strict=True)]
 

@@ -50,7 +50,7 @@ def environment_statuses(
     running = {env: [(a, c) for a in history[-1].artifacts if (c := commit_of(a)) is not None] if history else []
                for env, history in histories.items()}
     pairs = [(commit, revision) for found in running.values() for _, commit in found]
-    counts = divergences(pairs) if pairs else {}
+    counts = divergences(pairs)
     statuses = []
     for env, history in histories.items():
         if not history:
