@@ -129,20 +129,20 @@ def require_bisectable(
     background, and the returned call waits for the answer (refusing a rollback or diverged ends),
     so the caller can start other work in between.
     """
-    assert target.old_commit is not None and target.new_commit is not None
+    old_commit, new_commit = target.commits()
     name = _label(target)
-    for snapshot, commit in ((old, target.old_commit), (new, target.new_commit)):
+    for snapshot, commit in ((old, old_commit), (new, new_commit)):
         if not history.has_commit(commit):
             hint = "run 'git fetch --unshallow'" if history.paths.shallow else "run 'git fetch'"
             raise BisectRefusedError(
                 f"commit {commit} ({name} in {snapshot.ref}) is not in this repository; {hint} and try again"
             )
-    if target.old_commit == target.new_commit:
+    if old_commit == new_commit:
         raise BisectRefusedError(
-            f"{name} in {old.ref} and {new.ref} was built from the same commit {short(target.old_commit)}: "
+            f"{name} in {old.ref} and {new.ref} was built from the same commit {short(old_commit)}: "
             f"no commits to bisect"
         )
-    descends = history.asking_is_ancestor(ancestor=target.old_commit, descendant=target.new_commit)
+    descends = history.asking_is_ancestor(ancestor=old_commit, descendant=new_commit)
 
     def confirm() -> None:
         if not descends():
@@ -153,16 +153,16 @@ def require_bisectable(
 
 def _refuse_unordered(target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot) -> None:
     """NEW does not descend from OLD: say whether it is a rollback or the histories diverged."""
-    assert target.old_commit is not None and target.new_commit is not None
+    old_commit, new_commit = target.commits()
     name = _label(target)
-    if history.is_ancestor(ancestor=target.new_commit, descendant=target.old_commit):
+    if history.is_ancestor(ancestor=new_commit, descendant=old_commit):
         raise BisectRefusedError(
-            f"{new.ref} runs an older commit of {name} than {old.ref} ({short(target.new_commit)} is an ancestor of "
-            f"{short(target.old_commit)}): a rollback, so no commit in between was introduced"
+            f"{new.ref} runs an older commit of {name} than {old.ref} ({short(new_commit)} is an ancestor of "
+            f"{short(old_commit)}): a rollback, so no commit in between was introduced"
         )
     raise BisectRefusedError(
-        f"{name} in {new.ref} ({short(target.new_commit)}) does not descend from {old.ref} "
-        f"({short(target.old_commit)}): the histories diverged, so there is no range to bisect"
+        f"{name} in {new.ref} ({short(new_commit)}) does not descend from {old.ref} "
+        f"({short(old_commit)}): the histories diverged, so there is no range to bisect"
     )
 
 
