@@ -14,7 +14,7 @@ $(BIN)/git-kosli: pyproject.toml
 	@touch $@
 
 # man finds it from $(BIN) on PATH, so `git kosli --help` opens it; regenerated when the commands change.
-$(MANPAGE): $(BIN)/git-kosli $(wildcard git_kosli/*.py git_kosli/commands/*.py)
+$(MANPAGE): $(BIN)/git-kosli $(wildcard git_kosli/*.py git_kosli/*/*.py)
 	$(BIN)/python -m git_kosli.manpage $@
 
 demo: $(BIN)/git-kosli $(MANPAGE)

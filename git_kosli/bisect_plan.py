@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
-from git_kosli.git_history import GitHistory, RangeLog
+from git_kosli.git.history import GitHistory, RangeLog
 from git_kosli.history_sources import load_histories
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots

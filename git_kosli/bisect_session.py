@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_kosli import git_bisect
+from git_kosli.git import bisect as git_bisect
 from git_kosli.built_first import best_built
 from git_kosli.errors import BisectRefusedError
-from git_kosli.gitcmd import RepoPaths, run_git
+from git_kosli.git.run import RepoPaths, run_git
 
 BUILT, UNBUILT, DONE = "built", "unbuilt", "done"
 FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from git_kosli.config import GitConfig
+from git_kosli.git.config import GitConfig
 from git_kosli.errors import KosliError
-from git_kosli.gitcmd import RepoPaths, discover
+from git_kosli.git.run import RepoPaths, discover
 
 if TYPE_CHECKING:
-    from git_kosli.git_history import GitHistory
+    from git_kosli.git.history import GitHistory
     from git_kosli.pairing import RepoMatcher
     from git_kosli.settings import KosliSettings
     from git_kosli.source import Source
@@ -78,7 +78,7 @@ class AppContext:
 
     def _paging_enabled(self) -> bool:
         """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
-        from git_kosli.config import git_bool
+        from git_kosli.git.config import git_bool
         from git_kosli.errors import NotARepositoryError
 
         if self.terminal.get("no-pager"):
@@ -102,13 +102,13 @@ class AppContext:
     @cached_property
     def history(self) -> GitHistory:
         """The repository's commit history."""
-        from git_kosli.git_history import GitHistory
+        from git_kosli.git.history import GitHistory
 
         return self._keep(GitHistory(self.paths))
 
     def history_refs(self) -> list[str]:
         """Branch and tag names, for completing revisions."""
-        from git_kosli.gitcmd import run_git
+        from git_kosli.git.run import run_git
 
         listed = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads/", "refs/tags/"], cwd=self.paths.cwd)
         return ["HEAD", *listed.stdout.split()]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from git_kosli.gitcmd import run_git
+from git_kosli.git.run import run_git
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
 from git_kosli.store import Store, store_path
 

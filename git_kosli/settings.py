@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from git_kosli.config import GitConfig, git_bool
+from git_kosli.git.config import GitConfig, git_bool
 from git_kosli.errors import KosliError
 
 DEFAULT_HOST = "https://app.kosli.com"

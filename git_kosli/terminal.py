@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from git_kosli.config import GitConfig, git_bool
+from git_kosli.git.config import GitConfig, git_bool
 
 COLOR_CHOICES = ("auto", "always", "never")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from git_kosli.git_history import GitHistory
-from git_kosli.gitcmd import discover
+from git_kosli.git.history import GitHistory
+from git_kosli.git.run import discover
 from tests.gitrepo import GitRepo, git
 
 
@@ -112,7 +112,7 @@ def test_lookups_that_find_nothing(repo: GitRepo) -> None:
 
 
 def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
-    from git_kosli.commit_graph import CommitGraphFile
+    from git_kosli.git.commit_graph import CommitGraphFile
 
     shas = build_merges(repo)
     repo.branch("octopus-a", shas[0])
@@ -160,7 +160,7 @@ def test_containing_answers_as_merge_base_is_ancestor(repo: GitRepo, graph: str)
 
 def test_streaming_git_output_splits_records_and_reports_failure(repo: GitRepo) -> None:
     from git_kosli.errors import GitCommandError
-    from git_kosli.gitcmd import stream_git
+    from git_kosli.git.run import stream_git
 
     repo.linear(3)
     records = list(stream_git(["log", "-z", f"--format=%H{'x' * 100_000}", "HEAD"], cwd=repo.path))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from git_kosli import hooks
+from git_kosli.git import hooks
 from git_kosli.status import is_zero, parse_push_lines, pre_commit_refs
 from tests.conftest import installed_env
 from tests.factory import artifact, history, seed

@@ -53,9 +53,9 @@ def start(
     OLD and NEW are snapshot expressions: ENV, ENV#N, ENV~N, ENV@{2.days.ago}.
     Paths after `--` limit the candidates, as with git bisect.
     """
-    from git_kosli import git_bisect
+    from git_kosli.git import bisect as git_bisect
     from git_kosli.bisect_plan import bisect_ends, plan_bisect
-    from git_kosli.notes import NotesTree
+    from git_kosli.git.notes import NotesTree
     from git_kosli.render import bisect_json, bisect_text
 
     git_bisect.require_no_bisect(app.paths)
@@ -174,7 +174,7 @@ def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
 
 
 def _current(app: AppContext) -> str:
-    from git_kosli import git_bisect
+    from git_kosli.git import bisect as git_bisect
 
     return git_bisect.current(app.paths)
 
@@ -211,7 +211,7 @@ def next_(app: AppContext) -> None:
 def view(app: AppContext) -> None:
     """Show the remaining candidates with where they ran, the commit under test, and the phase."""
     from git_kosli.model import short
-    from git_kosli.notes import read_notes
+    from git_kosli.git.notes import read_notes
     from git_kosli.render import table
 
     session = _session(app)
@@ -234,7 +234,7 @@ bisect.add_command(view, "status")
 @pass_app
 def reset(app: AppContext, commit: str | None) -> None:
     """End the bisect (git bisect reset [COMMIT]) and forget git kosli's own state of it."""
-    from git_kosli import git_bisect
+    from git_kosli.git import bisect as git_bisect
 
     result = git_bisect.reset(app.paths, commit)
     click.echo((result.stdout + result.stderr).strip() or "no bisect in progress")
@@ -267,7 +267,7 @@ def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...])
     if outcome.culprit is None:
         click.echo("the first bad commit could be any of: " + " ".join(short(s) for s in outcome.suspects))
         return 1
-    from git_kosli.notes import read_notes
+    from git_kosli.git.notes import read_notes
 
     subject = app.history.subjects([outcome.culprit]).get(outcome.culprit, "")
     where = read_notes(app.paths, [outcome.culprit]).get(outcome.culprit, "never deployed")

@@ -17,7 +17,7 @@ def hook() -> None:
 @pass_app
 def install(app: AppContext, force: bool) -> None:
     """Install the pre-push hook."""
-    from git_kosli import hooks
+    from git_kosli.git import hooks
 
     path = hooks.install(app.paths.git_path("hooks"), force=force)
     click.echo(f"installed {path}")
@@ -27,7 +27,7 @@ def install(app: AppContext, force: bool) -> None:
 @pass_app
 def uninstall(app: AppContext) -> None:
     """Remove the pre-push hook if git kosli installed it."""
-    from git_kosli import hooks
+    from git_kosli.git import hooks
 
     path = hooks.uninstall(app.paths.git_path("hooks"))
     click.echo(f"removed {path}" if path else "no git kosli pre-push hook installed")

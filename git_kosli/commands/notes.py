@@ -21,7 +21,7 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     """
     from git_kosli.annotations import builds, commit_facts, episodes_by_commit
     from git_kosli.history_sources import load_histories, require_this_repository
-    from git_kosli.notes import NotesTree
+    from git_kosli.git.notes import NotesTree
 
     wanted = _range(app, revisions) if revisions is not None else None
     histories = load_histories(app.source, envs)
@@ -47,7 +47,7 @@ def _range(app: AppContext, revisions: str) -> set[str]:
     Raises:
         UnknownRevisionError: git cannot read the range.
     """
-    from git_kosli.gitcmd import run_git
+    from git_kosli.git.run import run_git
 
     listed = run_git(["rev-list", revisions, "--"], cwd=app.paths.cwd, check=False)
     if listed.returncode != 0:

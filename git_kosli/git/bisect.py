@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from git_kosli.errors import BisectRefusedError, GitCommandError
-from git_kosli.gitcmd import GitResult, RepoPaths, RunningGit, run_git
+from git_kosli.git.run import GitResult, RepoPaths, RunningGit, run_git
 
 
 def bisect_start_file(paths: RepoPaths) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from git_kosli.gitcmd import run_git
+from git_kosli.git.run import run_git
 
 
 class GitConfig(NamedTuple):

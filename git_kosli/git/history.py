@@ -14,8 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from git_kosli.commit_graph import CommitGraphFile
-from git_kosli.gitcmd import ObjectTypes, RepoPaths, RunningGit, run_git, stream_git
+from git_kosli.git.commit_graph import CommitGraphFile
+from git_kosli.git.run import ObjectTypes, RepoPaths, RunningGit, run_git, stream_git
 from git_kosli.model import CommitSha, commit_sha_or_none
 
 if TYPE_CHECKING:
