@@ -57,7 +57,7 @@ def bisect_requests(repo: Path, good: str, bad: str, env: dict[str, str] | None 
     `env`: the environment to run git kosli in (default: this Python's, with its scripts first on PATH).
     """
     from git_kosli.model import EnvName
-    from git_kosli.store import Store, store_path
+    from git_kosli.sources.store import Store, store_path
 
     with Store(store_path(repo / ".git"), create=False) as store:
         snapshots = [s for env in synthetic.ENVIRONMENTS for s in store.history(EnvName(env))]

@@ -152,7 +152,7 @@ def within_bisect_target(ours: Timing, base: Timing | None) -> bool:
 def _snapshots(repo: Path) -> list[Snapshot]:
     """Every snapshot of the three synthetic environments, read once per repository."""
     from git_kosli.model import EnvName
-    from git_kosli.store import Store, store_path
+    from git_kosli.sources.store import Store, store_path
 
     with Store(store_path(repo / ".git"), create=False) as store:
         return [s for env in synthetic.ENVIRONMENTS for s in store.history(EnvName(env))]
@@ -290,7 +290,7 @@ def _add(rows: list[Row], row: Row) -> None:
 def _range_snapshots(repo: Path, good: str, bad: str) -> None:
     """An environment `bench` whose #1 ran `good` and #2 runs `bad`, for the bisect measure."""
     from git_kosli.model import EnvName
-    from git_kosli.store import Store, store_path
+    from git_kosli.sources.store import Store, store_path
 
     with Store(store_path(repo / ".git")) as store:
         if store.latest_index(EnvName("bench")) == 0:

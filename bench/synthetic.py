@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
-from git_kosli.store import Store, store_path
+from git_kosli.sources.store import Store, store_path
 
 ENVIRONMENTS = ("staging", "aws-beta", "aws-prod")
 SNAPSHOTS = 300

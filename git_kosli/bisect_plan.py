@@ -14,11 +14,10 @@ from typing import NamedTuple
 from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git.history import GitHistory, RangeLog
-from git_kosli.history_sources import load_histories
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots
 from git_kosli.snapshot_expr import SnapshotExpr
-from git_kosli.source import Source
+from git_kosli.sources import Source, load_histories
 
 
 class RepoChange(NamedTuple):

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_kosli.git import bisect as git_bisect
 from git_kosli.built_first import best_built
 from git_kosli.errors import BisectRefusedError
+from git_kosli.git import bisect as git_bisect
 from git_kosli.git.run import RepoPaths, run_git
 
 BUILT, UNBUILT, DONE = "built", "unbuilt", "done"

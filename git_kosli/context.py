@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from git_kosli.git.config import GitConfig
 from git_kosli.errors import KosliError
+from git_kosli.git.config import GitConfig
 from git_kosli.git.run import RepoPaths, discover
 
 if TYPE_CHECKING:
     from git_kosli.git.history import GitHistory
     from git_kosli.pairing import RepoMatcher
-    from git_kosli.settings import KosliSettings
-    from git_kosli.source import Source
-    from git_kosli.store import Store
+    from git_kosli.sources import Source
+    from git_kosli.sources.settings import KosliSettings
+    from git_kosli.sources.store import Store
 
 _T = TypeVar("_T")
 
@@ -78,8 +78,8 @@ class AppContext:
 
     def _paging_enabled(self) -> bool:
         """Not `--no-pager`, and not `pager.kosli=false` (any other value means git already pages for us)."""
-        from git_kosli.git.config import git_bool
         from git_kosli.errors import NotARepositoryError
+        from git_kosli.git.config import git_bool
 
         if self.terminal.get("no-pager"):
             return False
@@ -115,7 +115,7 @@ class AppContext:
 
     def store(self, *, create: bool) -> Store:
         """The embedded store; read-only commands do not create one."""
-        from git_kosli.store import Store, store_path
+        from git_kosli.sources.store import Store, store_path
 
         return self._keep(Store(store_path(self.paths.common_dir), create=create))
 
@@ -123,7 +123,7 @@ class AppContext:
     def settings(self) -> KosliSettings:
         """Kosli settings from the options, `KOSLI_*` variables, git config and the Kosli config file."""
         from git_kosli.errors import NotARepositoryError
-        from git_kosli.settings import load_settings
+        from git_kosli.sources.settings import load_settings
 
         try:
             config: GitConfig | None = self.config
@@ -145,16 +145,16 @@ class AppContext:
     @cached_property
     def source(self) -> Source:
         """Where snapshots come from: a Kosli org through its cache, or the embedded store."""
-        from git_kosli.source import LocalSource
+        from git_kosli.sources.store import LocalSource
 
         if self.source_name == "local":
             return LocalSource(self.store(create=False))
         return self._kosli_source()
 
     def _kosli_source(self) -> Source:
-        from git_kosli.api import KosliClient
-        from git_kosli.kosli_cache import KosliCache, cache_path
-        from git_kosli.kosli_source import KosliSource
+        from git_kosli.sources.kosli.api import KosliClient
+        from git_kosli.sources.kosli.cache import KosliCache, cache_path
+        from git_kosli.sources.kosli.source import KosliSource
 
         settings = self.settings
         if not settings.org:

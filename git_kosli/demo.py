@@ -19,7 +19,7 @@ from pathlib import Path
 
 from git_kosli.git.run import run_git
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
-from git_kosli.store import Store, store_path
+from git_kosli.sources.store import Store, store_path
 
 START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC).timestamp()
 HOUR = 3600

@@ -84,7 +84,7 @@ def _options(command: click.Command, ctx: click.Context, *, shared: bool = True)
 
 
 def _settings() -> list[str]:
-    from git_kosli.settings import KEYS
+    from git_kosli.sources.settings import KEYS
 
     out = _paragraphs(
         "Highest first: command-line option, KOSLI_* variable, git config kosli.*, the Kosli CLI's config file "

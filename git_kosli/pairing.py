@@ -6,12 +6,13 @@ Pure: the repository is reached only through the two callables the caller passes
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
+from git_kosli.errors import SourceError
+from git_kosli.model import Artifact, CommitSha, EnvName, Provenance, Snapshot
 
 _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)(.+)$")
 _URL = re.compile(r"^[a-z+]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)$", re.IGNORECASE)
@@ -143,3 +144,20 @@ class RepoMatcher:
 
 def _entry_in_flow(artifact: Artifact, flow: str) -> Provenance | None:
     return next((p for p in artifact.provenance if p.flow == flow and p.git_commit), None)
+
+
+def require_this_repository(histories: Mapping[EnvName, Sequence[Snapshot]], matcher: RepoMatcher) -> None:
+    """Refuse, saying what the environments do run, when none of their artifacts was built from this repository."""
+    flows: set[str] = set()
+    repos: set[str] = set()
+    for history in histories.values():
+        for snapshot in history:
+            for artifact in snapshot.artifacts:
+                if matcher.commit_of(artifact) is not None:
+                    return
+                flows.update(p.flow for p in artifact.provenance if p.flow)
+                repos.update(filter(None, (repo_of_commit_url(p.commit_url or "") for p in artifact.provenance)))
+    envs = ", ".join(histories) or "no environments"
+    runs = f"flows {', '.join(sorted(flows))}" if flows else "no artifact with provenance"
+    where = f"; repositories {', '.join(sorted(repos))}" if repos else ""
+    raise SourceError(f"no artifact in {envs} was built from this repository (they run {runs}{where})")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
-from git_kosli.store import Store, store_path
+from git_kosli.sources.store import Store, store_path
 
 T0 = 1_790_000_000.0
 

@@ -12,7 +12,7 @@ import pytest
 
 from git_kosli.cli import COMMANDS, cli
 from git_kosli.manpage import commands, render
-from git_kosli.settings import KEYS
+from git_kosli.sources.settings import KEYS
 from tests.conftest import installed_env
 
 ALL = [name for name, _, _ in commands(cli, click.Context(cli, info_name="git kosli"))]

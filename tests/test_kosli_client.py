@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from git_kosli.api import KosliClient
 from git_kosli.errors import ApiError, KosliError
-from git_kosli.settings import load_settings
+from git_kosli.sources.kosli.api import KosliClient
+from git_kosli.sources.settings import load_settings
 from tests.factory import artifact, history
 from tests.kosli_server import Fault, KosliServer
 

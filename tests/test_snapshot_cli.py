@@ -9,7 +9,7 @@ import pytest
 
 from git_kosli.model import EnvName
 from git_kosli.pairing import RepoMatcher, normalize_repo_url
-from git_kosli.store import Store, store_path
+from git_kosli.sources.store import Store, store_path
 from tests.factory import fingerprint
 from tests.gitrepo import GitRepo, git
 

@@ -9,7 +9,7 @@ import pytest
 
 from git_kosli.errors import StoreConflictError, UnknownEnvironmentError
 from git_kosli.model import EnvName, SnapshotRef
-from git_kosli.store import Store
+from git_kosli.sources.store import Store
 from tests.factory import artifact, history
 
 

@@ -53,8 +53,8 @@ def start(
     OLD and NEW are snapshot expressions: ENV, ENV#N, ENV~N, ENV@{2.days.ago}.
     Paths after `--` limit the candidates, as with git bisect.
     """
-    from git_kosli.git import bisect as git_bisect
     from git_kosli.bisect_plan import bisect_ends, plan_bisect
+    from git_kosli.git import bisect as git_bisect
     from git_kosli.git.notes import NotesTree
     from git_kosli.render import bisect_json, bisect_text
 
@@ -210,8 +210,8 @@ def next_(app: AppContext) -> None:
 @pass_app
 def view(app: AppContext) -> None:
     """Show the remaining candidates with where they ran, the commit under test, and the phase."""
-    from git_kosli.model import short
     from git_kosli.git.notes import read_notes
+    from git_kosli.model import short
     from git_kosli.render import table
 
     session = _session(app)

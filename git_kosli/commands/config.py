@@ -15,7 +15,7 @@ from git_kosli.context import AppContext, pass_app
 def config(app: AppContext, as_json: bool) -> None:
     """Show the effective settings, where each came from, and the source in use; the token is masked."""
     from git_kosli.render import table
-    from git_kosli.settings import KEYS, mask
+    from git_kosli.sources.settings import KEYS, mask
 
     settings = app.settings
     shown = {

@@ -20,8 +20,9 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
     """
     from git_kosli.annotations import builds, commit_facts, episodes_by_commit
-    from git_kosli.history_sources import load_histories, require_this_repository
     from git_kosli.git.notes import NotesTree
+    from git_kosli.pairing import require_this_repository
+    from git_kosli.sources import load_histories
 
     wanted = _range(app, revisions) if revisions is not None else None
     histories = load_histories(app.source, envs)

@@ -35,7 +35,7 @@ def snapshot() -> None:
 @pass_app
 def import_(app: AppContext, env: EnvName, file: Any) -> None:
     """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list); FILE may be -."""
-    from git_kosli.kosli_json import snapshot_from_json
+    from git_kosli.sources.kosli.json import snapshot_from_json
 
     try:
         document = json.load(file)

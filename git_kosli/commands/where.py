@@ -21,8 +21,9 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
 
     Exits 1 when the commit runs in no environment.
     """
-    from git_kosli.history_sources import load_histories, require_this_repository
     from git_kosli.locate import first_build, first_seen_builds, locate
+    from git_kosli.pairing import require_this_repository
+    from git_kosli.sources import load_histories
 
     commit = app.history.resolve_or_none(commitish)
     if commit is None:

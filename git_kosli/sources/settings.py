@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from git_kosli.git.config import GitConfig, git_bool
 from git_kosli.errors import KosliError
+from git_kosli.git.config import GitConfig, git_bool
 
 DEFAULT_HOST = "https://app.kosli.com"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 from git_kosli import __version__
 from git_kosli.errors import ApiError, KosliError
-from git_kosli.kosli_json import clean_text
-from git_kosli.settings import KosliSettings
+from git_kosli.sources.kosli.json import clean_text
+from git_kosli.sources.settings import KosliSettings
 
 if TYPE_CHECKING:
     import httpx

@@ -19,13 +19,18 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any, TypeVar
 
-from git_kosli.api import KosliClient, snapshot_segment
 from git_kosli.errors import OfflineError
-from git_kosli.kosli_cache import KosliCache
-from git_kosli.kosli_json import flows_of_events, provenance_from_listing, snapshot_from_json, snapshots_from_events
 from git_kosli.model import EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, SnapshotSummary
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
-from git_kosli.source import utc_now
+from git_kosli.sources import utc_now
+from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
+from git_kosli.sources.kosli.cache import KosliCache
+from git_kosli.sources.kosli.json import (
+    flows_of_events,
+    provenance_from_listing,
+    snapshot_from_json,
+    snapshots_from_events,
+)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from git_kosli.model import CommitSha, EnvName, Fingerprint, Provenance
-from git_kosli.store import Store, store_path
+from git_kosli.sources.store import Store, store_path
 
 _EXTRA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +28,8 @@ from git_kosli.model import (
     SnapshotRef,
     SnapshotSummary,
 )
+from git_kosli.snapshot_expr import SnapshotExpr, resolve_index
+from git_kosli.sources import utc_now
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -243,3 +246,37 @@ def _artifact_from_row(row: tuple[object, ...], provenances: dict[str, tuple[Pro
         started_at=None if started_at is None else float(started_at),  # type: ignore[arg-type]
     )
 
+
+class LocalSource:
+    """The embedded store as a source."""
+
+    def __init__(self, store: Store, now: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self._now = now
+
+    def environments(self) -> list[EnvName]:
+        """Every environment in the store."""
+        return self.store.environments()
+
+    def resolve(self, expr: SnapshotExpr) -> Snapshot:
+        """Resolve against the stored snapshot numbers and times."""
+        index = resolve_index(expr, self.store.summaries(expr.env), self._now())
+        snapshot = self.store.snapshot_or_none(SnapshotRef(expr.env, index))
+        assert snapshot is not None, "resolve_index only returns stored numbers"
+        return snapshot
+
+    def resolve_all(self, exprs: Sequence[SnapshotExpr]) -> list[Snapshot]:
+        """Each expression resolved in turn."""
+        return [self.resolve(expr) for expr in exprs]
+
+    def history(self, env: EnvName) -> list[Snapshot]:
+        """All stored snapshots of the environment."""
+        return self.store.history(env)
+
+    def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
+        """Each environment's stored snapshots."""
+        return {env: self.store.history(env) for env in envs}
+
+    def all_histories(self) -> dict[EnvName, list[Snapshot]]:
+        """Every stored environment's snapshots."""
+        return self.histories(self.environments())
