@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from git_kosli.annotations import Build, CommitFacts
-from git_kosli.bisect_plan import BisectPlan, RepoChange
+from git_kosli.bisect.plan import BisectPlan, RepoChange
+from git_kosli.facts import Build, CommitFacts
 from git_kosli.model import Snapshot, short
 
 

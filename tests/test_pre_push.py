@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from git_kosli.git import hooks
-from git_kosli.status import is_zero, parse_push_lines, pre_commit_refs
+from git_kosli.git.hooks import is_zero, parse_push_lines, pre_commit_refs
 from tests.conftest import installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git

@@ -53,7 +53,7 @@ def start(
     OLD and NEW are snapshot expressions: ENV, ENV#N, ENV~N, ENV@{2.days.ago}.
     Paths after `--` limit the candidates, as with git bisect.
     """
-    from git_kosli.bisect_plan import bisect_ends, plan_bisect
+    from git_kosli.bisect.plan import bisect_ends, plan_bisect
     from git_kosli.git import bisect as git_bisect
     from git_kosli.git.notes import NotesTree
     from git_kosli.render import bisect_json, bisect_text
@@ -121,7 +121,7 @@ def _state(plan: Any, **options: Any) -> dict[str, Any]:
 
 
 def _session(app: AppContext) -> Any:
-    from git_kosli.bisect_session import Session
+    from git_kosli.bisect.session import Session
 
     return Session(app.paths, app.history.parents)
 
@@ -158,7 +158,7 @@ def _position_text(app: AppContext, session: Any, position: Any) -> str:
 
 
 def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
-    from git_kosli.bisect_session import FIRST_BAD, ONLY_SKIPPED
+    from git_kosli.bisect.session import FIRST_BAD, ONLY_SKIPPED
 
     session = _session(app)
     commit = app.history.resolve_or_none(revision) if revision else None

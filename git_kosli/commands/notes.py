@@ -19,7 +19,7 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     or, never built itself, `no artifact; first build SHA (NAME)`. Running it again changes nothing
     unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
     """
-    from git_kosli.annotations import builds, commit_facts, episodes_by_commit
+    from git_kosli.facts import builds, commit_facts, episodes_by_commit
     from git_kosli.git.notes import NotesTree
     from git_kosli.pairing import require_this_repository
     from git_kosli.sources import load_histories

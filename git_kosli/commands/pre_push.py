@@ -25,7 +25,7 @@ def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
     running in one of kosli.prePush.environments. Past kosli.prePush.timeout (default 2 s), or on
     any error, it says `status unknown (offline)` and lets the push go.
     """
-    from git_kosli.status import parse_push_lines, pre_commit_refs
+    from git_kosli.git.hooks import parse_push_lines, pre_commit_refs
 
     refs = parse_push_lines(sys.stdin.read() if not sys.stdin.isatty() else "") or pre_commit_refs(app.environ)
     refs = [r for r in refs if not r.deleted]
@@ -53,8 +53,8 @@ def _timeout(app: AppContext) -> float:
 def _check(app: AppContext, refs: list[Any], outcome: dict[str, Any]) -> None:
     """Compute every line first, then publish: a time-out never prints half an answer."""
     from git_kosli.commands.status import compute, flags
+    from git_kosli.deployments import missing_deployed
     from git_kosli.model import short
-    from git_kosli.status import missing_deployed
 
     try:
         block = (app.config.get_or_none("kosli.prePush.block") or "never") == "missing-deployed"

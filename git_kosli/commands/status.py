@@ -38,8 +38,8 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
 
 def compute(app: AppContext, revision: CommitSha, envs: tuple[str, ...] | list[str]) -> list[Any]:
     """The status of each environment against one revision."""
+    from git_kosli.deployments import environment_statuses
     from git_kosli.sources import load_histories
-    from git_kosli.status import environment_statuses
 
     return environment_statuses(load_histories(app.source, envs), revision=revision, commit_of=app.matcher.commit_of,
                                 divergences=app.history.divergences)

@@ -1,4 +1,4 @@
-"""What each environment runs of this repository, relative to a revision; and the pre-push protocol.
+"""What each environment runs of this repository, relative to a revision.
 
 Pure: snapshots and commit counts come from the caller.
 """
@@ -77,54 +77,6 @@ def _running_since(
             break
         since = snapshot
     return since
-
-
-@dataclass(frozen=True)
-class PushedRef:
-    """One line of what git gives a pre-push hook on stdin."""
-
-    local_ref: str
-    local_sha: str
-    remote_ref: str
-    remote_sha: str
-
-    @property
-    def deleted(self) -> bool:
-        """A delete: `(delete)` and an all-zero local sha."""
-        return is_zero(self.local_sha)
-
-
-def is_zero(sha: str) -> bool:
-    """The all-zero object name git uses for "no object" (40 zeros, or 64 under SHA-256)."""
-    return bool(sha) and set(sha) == {"0"}
-
-
-def parse_push_lines(text: str) -> list[PushedRef]:
-    """`<local ref> SP <local sha> SP <remote ref> SP <remote sha> LF` per ref; empty when up to date.
-
-    Lines that do not have four fields are ignored: a hook must never stop a push over its input.
-    """
-    refs = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) == 4:
-            refs.append(PushedRef(*fields))
-    return refs
-
-
-def pre_commit_refs(environ: Mapping[str, str]) -> list[PushedRef]:
-    """The one ref pre-commit passes in PRE_COMMIT_* variables (it consumes git's stdin itself)."""
-    to_ref = environ.get("PRE_COMMIT_TO_REF")
-    if not to_ref:
-        return []
-    return [
-        PushedRef(
-            environ.get("PRE_COMMIT_LOCAL_BRANCH", to_ref),
-            to_ref,
-            environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
-            environ.get("PRE_COMMIT_FROM_REF", ""),
-        )
-    ]
 
 
 def missing_deployed(statuses: Sequence[EnvStatus], blocking_envs: Sequence[str]) -> list[tuple[EnvStatus, Running]]:

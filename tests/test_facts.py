@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_kosli.annotations import Build, builds, commit_facts, episodes_by_commit, first_builds
+from git_kosli.facts import Build, builds, commit_facts, episodes_by_commit, first_builds
 from git_kosli.model import CommitSha
 from tests.factory import artifact, history
 

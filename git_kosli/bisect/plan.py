@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from git_kosli.annotations import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.errors import BisectRefusedError
+from git_kosli.facts import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.git.history import GitHistory, RangeLog
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots

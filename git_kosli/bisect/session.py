@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_kosli.built_first import best_built
+from git_kosli.bisect.built_first import best_built
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git import bisect as git_bisect
 from git_kosli.git.run import RepoPaths, run_git
