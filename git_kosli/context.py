@@ -11,7 +11,7 @@ import click
 
 from git_kosli.errors import KosliError
 from git_kosli.git.config import GitConfig
-from git_kosli.git.run import RepoPaths, discover
+from git_kosli.git.repository import RepoPaths, discover
 
 if TYPE_CHECKING:
     from git_kosli.git.history import GitHistory
@@ -105,13 +105,6 @@ class AppContext:
         from git_kosli.git.history import GitHistory
 
         return self._keep(GitHistory(self.paths))
-
-    def history_refs(self) -> list[str]:
-        """Branch and tag names, for completing revisions."""
-        from git_kosli.git.run import run_git
-
-        listed = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads/", "refs/tags/"], cwd=self.paths.cwd)
-        return ["HEAD", *listed.stdout.split()]
 
     def store(self, *, create: bool) -> Store:
         """The embedded store; read-only commands do not create one."""

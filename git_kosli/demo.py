@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from git_kosli.git.run import run_git
+from git_kosli.git import repository
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
 from git_kosli.sources.store import Store, store_path
 
@@ -112,18 +112,16 @@ class Demo:
 def build(path: Path) -> Demo:
     """Create the demo repository and its store at `path` (which must not exist or be empty)."""
     path.mkdir(parents=True, exist_ok=True)
-    run_git(["init", "--quiet", "--initial-branch=main", str(path)])
-    for key, value in (
-        ("user.name", "Demo Developer"),
-        ("user.email", "developer@example.com"),
-        ("remote.origin.url", f"{ORG_URL}/runner.git"),
-        ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
-        ("notes.displayRef", "refs/notes/kosli"),
-        ("kosli.source", "local"),  # the demo's story is in its embedded store, whatever org is configured
-    ):
-        run_git(["config", key, value], cwd=path)
+    repository.create(path, {
+        "user.name": "Demo Developer",
+        "user.email": "developer@example.com",
+        "remote.origin.url": f"{ORG_URL}/runner.git",
+        "remote.origin.fetch": "+refs/heads/*:refs/remotes/origin/*",
+        "notes.displayRef": "refs/notes/kosli",
+        "kosli.source": "local",  # the demo's story is in its embedded store, whatever org is configured
+    })
     commits = _import_history(path)
-    run_git(["checkout", "--quiet", "--force", "main"], cwd=path)
+    repository.checkout(path, "main")
     with Store(store_path(path / ".git")) as store:
         store.put_snapshots(_environments(commits), env_type="ECS")
     (path / ".git" / "kosli" / MARKER).write_text("built by git kosli demo\n")
@@ -166,11 +164,8 @@ def _import_history(path: Path) -> dict[str, CommitSha]:
             stream += [f"M {mode} inline {name}", f"data {len(content.encode())}", content]
         stream.append("")
         tips[commit.branch] = commit.mark
-    marks = path / ".git" / "demo-marks"
-    run_git(["fast-import", "--quiet", f"--export-marks={marks}"], cwd=path, stdin="\n".join(stream) + "\n")
-    shas = {f"c{line.split()[0][1:]}": CommitSha(line.split()[1]) for line in marks.read_text().splitlines()}
-    marks.unlink()
-    return shas
+    marks = repository.fast_import(path, "\n".join(stream) + "\n")
+    return {f"c{mark[1:]}": CommitSha(sha) for mark, sha in marks.items()}
 
 
 def _runner(sha: CommitSha, *, promoted: bool = False) -> Artifact:

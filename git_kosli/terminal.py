@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from git_kosli.git.config import GitConfig, git_bool
+from git_kosli.git.config import GitConfig, git_bool, git_var_or_none
 
 COLOR_CHOICES = ("auto", "always", "never")
 
@@ -70,8 +70,8 @@ def pager_command(environ: Mapping[str, str], *, cwd: str | None, enabled: Calla
     """The pager to start for stdout, or None: not a terminal, git's pager already runs, or paging is off."""
     if not sys.stdout.isatty() or in_git_pager(environ) or not enabled():
         return None
-    asked = subprocess.run(["git", "var", "GIT_PAGER"], cwd=cwd, capture_output=True, text=True, check=False)
-    command = asked.stdout.strip() if asked.returncode == 0 else environ.get("PAGER", "less")
+    command = git_var_or_none("GIT_PAGER", cwd)
+    command = environ.get("PAGER", "less") if command is None else command
     return None if command in ("", "cat") else command
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from git_kosli.git.history import GitHistory
-from git_kosli.git.run import discover
+from git_kosli.git.repository import discover
 from tests.gitrepo import GitRepo, git
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from git_kosli.errors import GitCommandError
 from git_kosli.git.notes import read_notes, write_notes
-from git_kosli.git.run import discover
+from git_kosli.git.repository import discover
 from tests.gitrepo import GitRepo, git
 
 

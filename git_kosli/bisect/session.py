@@ -16,7 +16,7 @@ from typing import Any
 from git_kosli.bisect.built_first import best_built
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git import bisect as git_bisect
-from git_kosli.git.run import RepoPaths, run_git
+from git_kosli.git.repository import RepoPaths
 
 BUILT, UNBUILT, DONE = "built", "unbuilt", "done"
 FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
@@ -108,7 +108,7 @@ class Session:
     def span(self, remaining: Sequence[str], bad: str, good: Sequence[str]) -> Span:
         """The two consecutive builds the built phase narrowed the answer to (`good`: the commits marked good)."""
         goods = [g for g in good if g in self.builds]
-        closest = min(goods, key=lambda g: _count(self.paths, bad, g), default=None)
+        closest = min(goods, key=lambda g: git_bisect.count_between(self.paths, new=bad, old=g), default=None)
         return Span(good_build=closest, bad_build=bad, unbuilt=max(0, len(remaining) - 1))
 
     def mark(self, verdict: str, commit: str) -> str:
@@ -194,7 +194,3 @@ def artifact_environment(commit: str, build: Mapping[str, Any]) -> dict[str, str
         "KOSLI_FLOW": str(build.get("flow") or ""),
         "KOSLI_GIT_COMMIT": commit,
     }
-
-
-def _count(paths: RepoPaths, new: str, old: str) -> int:
-    return int(run_git(["rev-list", "--count", new, f"^{old}"], cwd=paths.cwd).stdout.strip() or 0)

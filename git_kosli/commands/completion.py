@@ -40,7 +40,7 @@ def complete(app: AppContext, words: tuple[str, ...]) -> None:
         list(words),
         environments=lambda: _quietly(lambda: [str(e) for e in app.source.environments()]),
         numbers=lambda env: _quietly(lambda: [s.index for s in app.source.history(EnvName(env))]),
-        revisions=lambda: _quietly(app.history_refs),
+        revisions=lambda: _quietly(app.history.ref_names),
     )
     click.echo("\n".join(found))
 

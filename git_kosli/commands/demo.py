@@ -43,10 +43,12 @@ def _kosli(*args: str, codes: tuple[int, ...] = (0,)) -> Step:
 
 
 def _culprit_found(path: Path, built: Demo) -> str:
-    culprit = _git(path, "rev-parse", "refs/bisect/bad").strip()
+    from git_kosli.git import repository
+
+    culprit = repository.commit_or_none(path, "refs/bisect/bad") or "nothing"
     if culprit != built.culprit:
         raise KosliError(f"the demo found {culprit[:7]}, not the planted culprit {built.culprit[:7]}")
-    message = _git(path, "log", "-1", "--format=%B", culprit).rstrip()
+    message = repository.message(path, culprit).rstrip()
     return f"The culprit is {culprit[:7]}, a commit no build was made from on its own:\n\n{message}"
 
 
@@ -148,10 +150,6 @@ def _show(cwd: Path, step: Step) -> None:
     result = subprocess.run(step.command, cwd=cwd, env=_child_env(), check=False)
     if result.returncode not in step.codes:
         raise KosliError(f"'{line}' exited {result.returncode}")
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=_child_env(), check=True, capture_output=True, text=True).stdout
 
 
 def _child_env() -> dict[str, str]:

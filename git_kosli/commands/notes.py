@@ -24,7 +24,11 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     from git_kosli.pairing import require_this_repository
     from git_kosli.sources import load_histories
 
-    wanted = _range(app, revisions) if revisions is not None else None
+    wanted = None
+    if revisions is not None:
+        wanted = app.history.commits_of_range_or_none(revisions)
+        if wanted is None:
+            raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
     histories = load_histories(app.source, envs)
     require_this_repository(histories, app.matcher)
     commit_of = app.matcher.commit_of
@@ -40,17 +44,3 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     count = update.compared
     state = "wrote" if changed else "up to date:"
     click.echo(f"{state} notes for {count} commit{'s' if count != 1 else ''} in refs/notes/kosli")
-
-
-def _range(app: AppContext, revisions: str) -> set[str]:
-    """The commits of a revision range, as `git rev-list` lists them.
-
-    Raises:
-        UnknownRevisionError: git cannot read the range.
-    """
-    from git_kosli.git.run import run_git
-
-    listed = run_git(["rev-list", revisions, "--"], cwd=app.paths.cwd, check=False)
-    if listed.returncode != 0:
-        raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
-    return set(listed.stdout.split())

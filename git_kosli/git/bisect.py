@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from git_kosli.errors import BisectRefusedError, GitCommandError
-from git_kosli.git.run import GitResult, RepoPaths, RunningGit, run_git
+from git_kosli.git.repository import RepoPaths
+from git_kosli.git.run import GitResult, RunningGit, run_git
 
 
 def bisect_start_file(paths: RepoPaths) -> Path:
@@ -180,3 +181,8 @@ def move_to(paths: RepoPaths, sha: str) -> None:
     result = run_git(["checkout", "--quiet", sha], cwd=_top(paths), check=False)
     if result.returncode != 0:
         raise GitCommandError(f"cannot check out {sha[:12]}: {result.stderr.strip()}")
+
+
+def count_between(paths: RepoPaths, *, new: str, old: str) -> int:
+    """How many commits NEW has that OLD lacks (`git rev-list --count NEW ^OLD`)."""
+    return int(run_git(["rev-list", "--count", new, f"^{old}", "--"], cwd=paths.cwd).stdout.strip() or 0)

@@ -62,3 +62,9 @@ def _canonical(key: str) -> str:
     section, _, rest = key.partition(".")
     subsection, _, variable = rest.rpartition(".")
     return ".".join(part for part in (section.lower(), subsection, variable.lower()) if part)
+
+
+def git_var_or_none(name: str, cwd: str | Path | None) -> str | None:
+    """What `git var NAME` prints (`GIT_PAGER`, `GIT_EDITOR`), None when git cannot say."""
+    asked = run_git(["var", name], cwd=cwd, check=False)
+    return asked.stdout.strip() if asked.returncode == 0 else None

@@ -15,7 +15,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from git_kosli.git.commit_graph import CommitGraphFile
-from git_kosli.git.run import ObjectTypes, RepoPaths, RunningGit, run_git, stream_git
+from git_kosli.git.repository import RepoPaths
+from git_kosli.git.run import ObjectTypes, RunningGit, run_git, stream_git
 from git_kosli.model import CommitSha, commit_sha_or_none
 
 if TYPE_CHECKING:
@@ -118,6 +119,19 @@ class GitHistory:
             check=False,
         )
         return commit_sha_or_none(result.stdout.strip()) if result.returncode == 0 else None
+
+    def ref_names(self) -> list[str]:
+        """HEAD and the branch and tag names, for completing revisions."""
+        listed = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads/", "refs/tags/"], cwd=self.paths.cwd)
+        return ["HEAD", *listed.stdout.split()]
+
+    def commits_of_range_or_none(self, revisions: str) -> set[CommitSha] | None:
+        """The commits of a revision range (`main~5..main`, `v1..v2`) as `git rev-list` lists them; None when invalid.
+
+        The range reaches git after `--end-of-options`: text like `--output=FILE` is a revision, never an option.
+        """
+        listed = run_git(["rev-list", "--end-of-options", revisions, "--"], cwd=self.paths.cwd, check=False)
+        return {CommitSha(sha) for sha in listed.stdout.split()} if listed.returncode == 0 else None
 
     def has_commit(self, sha: str) -> bool:
         """True when the commit's object is in this repository (not beyond a shallow boundary)."""

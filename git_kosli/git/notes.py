@@ -19,7 +19,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
-from git_kosli.git.run import RepoPaths, cat_objects, feed_git, run_git
+from git_kosli.git.repository import RepoPaths
+from git_kosli.git.run import cat_objects, feed_git, run_git
 
 NOTES_REF = "refs/notes/kosli"
 _TREE_SIZE = 256  # git fans the notes tree out about here: each level of 2-hex directories keeps trees this small

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from git_kosli.errors import GitCommandError, NotARepositoryError
+from git_kosli.errors import GitCommandError
 
 
 class GitResult(NamedTuple):
@@ -189,65 +189,13 @@ class ObjectTypes:
 
 def _failure(args: Sequence[str], returncode: int, stderr: str) -> GitCommandError:
     """The error for a git command that failed: git's own first line, else which command and how it exited."""
-    return GitCommandError(_first_line(stderr) or f"'git {' '.join(args)}' exited {returncode}")
+    return GitCommandError(first_line(stderr) or f"'git {' '.join(args)}' exited {returncode}")
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of git's stderr, without its `fatal: ` or `error: ` prefix."""
     for line in text.splitlines():
         line = line.strip()
         if line:
             return line.removeprefix("fatal: ").removeprefix("error: ")
     return ""
-
-
-class RepoPaths(NamedTuple):
-    """Where a repository keeps things, as `git rev-parse` says: correct in worktrees and bare repos."""
-
-    cwd: Path
-    git_dir: Path  # per worktree: BISECT_*, refs/bisect
-    common_dir: Path  # shared: objects, refs, notes, our store
-    toplevel: Path | None  # None in a bare repository
-    bare: bool
-    shallow: bool
-
-    def git_path(self, name: str) -> Path:
-        """`git rev-parse --git-path NAME`, asked of git: it honours settings such as `core.hooksPath`."""
-        out = run_git(["rev-parse", "--git-path", name], cwd=self.cwd).stdout.strip()
-        return (self.cwd / out).resolve() if not os.path.isabs(out) else Path(out)
-
-    def worktree_path(self, name: str) -> Path:
-        """Where this worktree keeps a state file of its own (`BISECT_START`, `kosli/bisect.json`).
-
-        What `git rev-parse --git-path` answers for any name outside git's short list of shared
-        ones (objects, refs, config, hooks, ...), without running git.
-        """
-        return self.git_dir / name
-
-
-def discover(cwd: str | Path | None = None) -> RepoPaths:
-    """Find the repository containing `cwd` (default: the current directory).
-
-    Raises:
-        NotARepositoryError: outside any repository, with git's message.
-    """
-    here = Path(cwd or os.getcwd()).resolve()
-    result = run_git(  # --show-toplevel last: outside a work tree it fails after the others have answered
-        ["rev-parse", "--is-bare-repository", "--is-shallow-repository", "--absolute-git-dir", "--git-common-dir",
-         "--show-toplevel"],
-        cwd=here,
-        check=False,
-    )
-    answers = result.stdout.splitlines()
-    if len(answers) < 4:
-        raise NotARepositoryError(_first_line(result.stderr) or "not a git repository")
-    bare, shallow, git_dir, common = answers[:4]
-    common_dir = Path(common) if os.path.isabs(common) else (here / common)
-    toplevel = Path(answers[4]) if len(answers) > 4 and bare != "true" else None
-    return RepoPaths(
-        cwd=here,
-        git_dir=Path(git_dir),
-        common_dir=common_dir.resolve(),
-        toplevel=toplevel,
-        bare=bare == "true",
-        shallow=shallow == "true",
-    )
