@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -14,7 +14,9 @@ from git_kosli.git.config import GitConfig
 from git_kosli.git.repository import RepoPaths, discover
 
 if TYPE_CHECKING:
+    from git_kosli.deployments import EnvStatus
     from git_kosli.git.history import GitHistory
+    from git_kosli.model import CommitSha
     from git_kosli.pairing import RepoMatcher
     from git_kosli.sources import Source
     from git_kosli.sources.settings import KosliSettings
@@ -166,6 +168,14 @@ class AppContext:
 
         remotes = frozenset(filter(None, map(normalize_repo_url, self.config.remote_urls())))
         return RepoMatcher(remotes=remotes, has_commit=self.history.has_commit, flow=self.settings.get("flow"))
+
+    def environment_statuses(self, revision: CommitSha, envs: Sequence[str]) -> list[EnvStatus]:
+        """What each environment (all when none are named) runs of this repository, against one revision."""
+        from git_kosli.deployments import environment_statuses
+        from git_kosli.sources import load_histories
+
+        return environment_statuses(load_histories(self.source, envs), revision=revision,
+                                    commit_of=self.matcher.commit_of, divergences=self.history.divergences)
 
     def _keep(self, resource: _T) -> _T:
         self._closers.append(resource)

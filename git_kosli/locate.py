@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot
 
@@ -83,9 +84,16 @@ def first_seen_builds(
     return first
 
 
+class FirstBuild(NamedTuple):
+    """The build that first contained a commit never built itself."""
+
+    commit: CommitSha
+    artifact: Artifact
+
+
 def first_build(
     commit: CommitSha, containers: Collection[CommitSha], seen: Mapping[CommitSha, tuple[float, Artifact]]
-) -> tuple[CommitSha, Artifact] | None:
+) -> FirstBuild | None:
     """For a commit never built itself, the build containing it that ran first; None when it was built."""
     if commit in seen:
         return None
@@ -93,4 +101,4 @@ def first_build(
     if not candidates:
         return None
     _, chosen = min(candidates)
-    return chosen, seen[chosen][1]
+    return FirstBuild(chosen, seen[chosen][1])

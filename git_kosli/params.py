@@ -1,12 +1,15 @@
-"""click parameter types: strings become domain values once, at the edge."""
+"""click parameter types and shared options: strings become domain values once, at the edge."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from git_kosli.snapshot_expr import SnapshotExpr, parse
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class SnapshotExprType(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
@@ -21,3 +24,14 @@ class SnapshotExprType(click.ParamType):  # type: ignore[type-arg]  # generic on
 
 
 SNAPSHOT = SnapshotExprType()
+
+
+def json_option(command: _F) -> _F:
+    """`--json`: one JSON document on stdout instead of text for people (passed as `as_json`)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")(command)
+
+
+def env_option(command: _F) -> _F:
+    """`--env ENV`, repeatable: only these environments (passed as `envs`)."""
+    return click.option("--env", "envs", multiple=True, metavar="ENV",
+                        help="Only this environment (repeatable).")(command)

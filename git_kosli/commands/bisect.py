@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from git_kosli.context import AppContext, pass_app
-from git_kosli.params import SNAPSHOT
+from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr
 
 
@@ -35,7 +35,7 @@ def bisect() -> None:
 @click.option("--no-checkout", is_flag=True, help="Do not touch the working tree; git moves BISECT_HEAD instead.")
 @click.option("--built-first", is_flag=True,
               help="Test commits that produced an artifact first (no build needed), then the unbuilt span.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@json_option
 @pass_app
 def start(
     app: AppContext,
@@ -56,7 +56,7 @@ def start(
     from git_kosli.bisect.plan import bisect_ends, plan_bisect
     from git_kosli.git import bisect as git_bisect
     from git_kosli.git.notes import NotesTree
-    from git_kosli.render import bisect_json, bisect_text
+    from git_kosli.views.bisect import bisect_json, bisect_text
 
     git_bisect.require_no_bisect(app.paths)
     ends = bisect_ends(
@@ -111,7 +111,7 @@ def start(
 
 def _state(plan: Any, **options: Any) -> dict[str, Any]:
     """What later `git kosli bisect` steps need to know of this session (git keeps the rest)."""
-    from git_kosli.render import bisect_ends_json
+    from git_kosli.views.bisect import bisect_ends_json
 
     builds = {sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow, "display": b.display}
               for sha, b in plan.builds.items()}
@@ -212,7 +212,7 @@ def view(app: AppContext) -> None:
     """Show the remaining candidates with where they ran, the commit under test, and the phase."""
     from git_kosli.git.notes import read_notes
     from git_kosli.model import short
-    from git_kosli.render import table
+    from git_kosli.views.text import table
 
     session = _session(app)
     remaining = session.remaining()

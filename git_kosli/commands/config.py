@@ -7,15 +7,16 @@ import json
 import click
 
 from git_kosli.context import AppContext, pass_app
+from git_kosli.params import json_option
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @pass_app
 def config(app: AppContext, as_json: bool) -> None:
     """Show the effective settings, where each came from, and the source in use; the token is masked."""
-    from git_kosli.render import table
     from git_kosli.sources.settings import KEYS, mask
+    from git_kosli.views.text import table
 
     settings = app.settings
     shown = {

@@ -6,11 +6,12 @@ import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import UnknownRevisionError
+from git_kosli.params import env_option
 
 
 @click.command()
 @click.argument("revisions", metavar="[REVISION-RANGE]", required=False)
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment's history (repeatable).")
+@env_option
 @pass_app
 def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None:
     """Annotate commits with the environments they ran in (default: every commit any environment ran).

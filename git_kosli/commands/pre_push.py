@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from git_kosli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from git_kosli.git.hooks import PushedRef
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -31,16 +35,16 @@ def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
     refs = [r for r in refs if not r.deleted]
     if not refs:
         return 0
-    outcome: dict[str, Any] = {}
+    outcome = _Outcome()
     worker = threading.Thread(target=_check, args=(app, refs, outcome), daemon=True)
     worker.start()
     worker.join(_timeout(app))
-    if "lines" not in outcome:
+    if outcome.lines is None:
         click.echo("kosli: status unknown (offline)", err=True)
         return 0
-    for line in outcome["lines"]:
+    for line in outcome.lines:
         click.echo(line, err=True)
-    return 1 if outcome["blocked"] else 0
+    return 1 if outcome.blocked else 0
 
 
 def _timeout(app: AppContext) -> float:
@@ -50,29 +54,34 @@ def _timeout(app: AppContext) -> float:
         return DEFAULT_TIMEOUT
 
 
-def _check(app: AppContext, refs: list[Any], outcome: dict[str, Any]) -> None:
+@dataclass
+class _Outcome:
+    """What the worker found: the lines to print (None until all are known) and whether to block."""
+
+    lines: list[str] | None = None
+    blocked: bool = False
+
+
+def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
     """Compute every line first, then publish: a time-out never prints half an answer."""
-    from git_kosli.commands.status import compute, flags
     from git_kosli.deployments import missing_deployed
-    from git_kosli.model import short
+    from git_kosli.model import CommitSha, short
+    from git_kosli.views.status import push_lines
 
     try:
         block = (app.config.get_or_none("kosli.prePush.block") or "never") == "missing-deployed"
         blocking_envs = [e.strip() for v in app.config.get_all("kosli.prePush.environments") for e in v.split(",")]
         lines, blocked = [], False
         for ref in refs:
-            statuses = compute(app, ref.local_sha, [])
+            statuses = app.environment_statuses(CommitSha(ref.local_sha), [])
             name = ref.remote_ref.removeprefix("refs/heads/") or ref.local_ref
-            for s in statuses:
-                for r in s.running or []:
-                    extra = " ".join(flags(s, r))
-                    lines.append(f"kosli: {s.env}#{s.latest.index} runs {short(r.commit)}: {name} is "
-                                 f"{r.behind} ahead, {r.ahead} behind" + (f" [{extra}]" if extra else ""))
+            lines += push_lines(statuses, name)
             if block:
                 for s, r in missing_deployed(statuses, blocking_envs):
                     blocked = True
                     lines.append(f"kosli: refusing to push {name}: it does not contain {short(r.commit)}, which runs "
                                  f"in {s.env} (kosli.prePush.block=missing-deployed)")
-        outcome.update(lines=lines, blocked=blocked)
+        outcome.blocked = blocked
+        outcome.lines = lines
     except Exception:  # a hook must fail open: any error means "unknown", never a blocked push
-        outcome.update(lines=["kosli: status unknown (offline)"], blocked=False)
+        outcome.lines = ["kosli: status unknown (offline)"]

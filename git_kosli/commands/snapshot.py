@@ -11,8 +11,8 @@ import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import SourceError, UnknownRevisionError, UsageError
-from git_kosli.model import Artifact, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, is_fingerprint, short
-from git_kosli.params import SNAPSHOT
+from git_kosli.model import Artifact, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, is_fingerprint
+from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr, is_env_name
 
 _ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")
@@ -100,72 +100,29 @@ def _same_running(old: tuple[Artifact, ...], new: tuple[Artifact, ...]) -> bool:
 
 @snapshot.command("list")
 @click.argument("env", callback=_env_name)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @pass_app
 def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
     """List the snapshots of ENV, newest first."""
-    from git_kosli.render import iso_utc, table
+    from git_kosli.views.snapshot import list_json, list_text
 
     history = list(reversed(app.source.history(env)))
     if as_json:
-        click.echo(json.dumps([_summary_json(s) for s in history], indent=2))
-        return
-    rows = [
-        [f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history
-    ]
-    app.show(table(rows, ["snapshot", "from", "artifacts", "compliant"]), long=True)
-
-
-def _summary_json(snap: Snapshot) -> dict[str, Any]:
-    from git_kosli.render import iso_utc
-
-    return {"index": snap.index, "timestamp": iso_utc(snap.timestamp), "artifacts": len(snap.artifacts),
-            "compliant": snap.compliant}
-
-
-def _compliance(value: bool | None) -> str:
-    return "N/A" if value is None else ("yes" if value else "no")
+        click.echo(json.dumps(list_json(history), indent=2))
+    else:
+        app.show(list_text(history), long=True)
 
 
 @snapshot.command("show")
 @click.argument("expr", metavar="SNAPSHOT", type=SNAPSHOT)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @pass_app
 def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
     """Show what ran in one snapshot (ENV, ENV#N, ENV~N, ENV@{...})."""
-    from git_kosli.render import iso_utc, table
+    from git_kosli.views.snapshot import show_json, show_text
 
     snap = app.source.resolve(expr)
     if as_json:
-        click.echo(json.dumps({"snapshot": str(snap.ref), "timestamp": iso_utc(snap.timestamp),
-                               "artifacts": [_artifact_json(a) for a in snap.artifacts]}, indent=2))
-        return
-    heading = f"{snap.ref} from {iso_utc(snap.timestamp)}"
-    rows = [
-        [
-            short(a.provenance[0].git_commit) if a.provenance and a.provenance[0].git_commit else "N/A",
-            a.name,
-            a.fingerprint[:12],
-            a.flow or "N/A (no provenance)",
-            _compliance(a.compliant),
-            str(a.instances),
-        ]
-        for a in snap.artifacts
-    ]
-    app.show(heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"]))
-
-
-def _artifact_json(artifact: Artifact) -> dict[str, Any]:
-    from git_kosli.render import iso_utc
-
-    return {
-        "name": artifact.name,
-        "fingerprint": artifact.fingerprint,
-        "flows": [
-            {"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance
-        ],
-        "instances": artifact.instances,
-        "compliant": artifact.compliant,
-        "rogue": artifact.rogue,
-        "running_since": iso_utc(artifact.started_at),
-    }
+        click.echo(json.dumps(show_json(snap), indent=2))
+    else:
+        app.show(show_text(snap))

@@ -150,6 +150,12 @@ class GitHistory:
         found = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
         return {CommitSha(sha): found.get(sha, "") for sha in wanted}
 
+    def log_lines(self, *, include: str, exclude: str) -> list[tuple[CommitSha, str]]:
+        """The commits INCLUDE has that EXCLUDE lacks, children first, each with its subject."""
+        commits = self.exclusive(include=[include], exclude=[exclude])
+        subjects = self.subjects(commits)
+        return [(sha, subjects[sha]) for sha in commits]
+
     def log_range(
         self, *, include: str, exclude: str, first_parent: bool = False, pathspec: Sequence[str] = ()
     ) -> RangeLog:

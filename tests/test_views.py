@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_kosli.render import table
+from git_kosli.views.text import table
 
 
 def test_columns_are_two_spaces_apart_with_room_for_headers_and_no_trailing_blanks() -> None:

@@ -1,42 +1,13 @@
-"""Results as text for people and as JSON-ready data for scripts. Pure: returns strings and dicts."""
+"""`git kosli bisect` as text for people and as JSON for scripts. Pure: returns strings and dicts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from git_kosli.bisect.plan import BisectPlan, RepoChange
 from git_kosli.facts import Build, CommitFacts
 from git_kosli.model import Snapshot, short
-
-
-def iso_utc(timestamp: float | None) -> str | None:
-    """ISO 8601 in UTC, seconds precision: `2026-11-25T03:30:00Z`."""
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A plain aligned table, as git prints its lists: columns two spaces apart, cells of several lines.
-
-    Headers get two spaces of room; no trailing blanks. One format string for every line keeps
-    the 10,000-row table of a large bisect at a few milliseconds.
-    """
-    lines: list[list[str]] = []
-    for row in rows:
-        cells = [str(cell).strip() for cell in row]
-        if "\n" not in "".join(cells):
-            lines.append(cells)
-            continue
-        split = [cell.split("\n") for cell in cells]
-        for n in range(max(len(parts) for parts in split)):
-            lines.append([parts[n] if n < len(parts) else "" for parts in split])
-    columns = list(zip(*lines, strict=True)) if lines else [()] * len(headers)
-    widths = [max(len(header) + 2, max(map(len, column), default=0))
-              for header, column in zip(headers, columns, strict=True)]
-    layout = "  ".join([*(f"{{:<{width}}}" for width in widths[:-1]), "{}"])
-    return "\n".join([layout.format(*headers).rstrip(), *(layout.format(*line).rstrip() for line in lines)])
+from git_kosli.views.text import clip, iso_utc, table
 
 
 def bisect_text(plan: BisectPlan) -> str:
@@ -52,7 +23,7 @@ def bisect_text(plan: BisectPlan) -> str:
     lines.append(f"{count} candidate commit{'s' if count != 1 else ''}, "
                  f"roughly {plan.steps} step{'s' if plan.steps != 1 else ''}")
     subjects = plan.subjects()
-    rows = [[f.commit[:7], _clip(subjects.get(f.commit, "")), f.text(full=False)] for f in plan.facts]
+    rows = [[f.commit[:7], clip(subjects.get(f.commit, "")), f.text(full=False)] for f in plan.facts]
     return "\n".join(lines) + "\n\n" + table(rows, ["commit", "subject", "deployments"])
 
 
@@ -73,10 +44,6 @@ def _other_change(change: RepoChange) -> str:
     if change.change.new is not None and change.change.new.rogue:
         where = "no provenance"
     return f"{kind}: {_change_label(change)} ({where})"
-
-
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def build_json(build: Build | None) -> dict[str, Any] | None:

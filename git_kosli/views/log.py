@@ -1,0 +1,64 @@
+"""`git kosli log` as text and JSON: each snapshot's changes, this repository's as commit ranges. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from git_kosli.model import Snapshot, short
+from git_kosli.pairing import Change
+from git_kosli.ranges import Related, Relation
+from git_kosli.views.diff import flags
+from git_kosli.views.text import iso_utc
+
+
+def range_text(related: Related) -> str:
+    """`+7 commits (a..b)`, `rollback -4 commits (a..b)`, `diverged +1 -2 (a..b)` or why there is no range."""
+    if related.relation is Relation.OTHER_REPO:
+        return "another repository"
+    span = f"{short(related.left_commit or '')}..{short(related.right_commit or '')}"
+    if related.relation is Relation.AHEAD:
+        return f"+{related.ahead} commit{'s' if related.ahead != 1 else ''} ({span})"
+    if related.relation is Relation.BEHIND:
+        return f"rollback -{related.behind} commit{'s' if related.behind != 1 else ''} ({span})"
+    if related.relation is Relation.DIVERGED:
+        return f"diverged +{related.ahead} -{related.behind} ({span})"
+    return "rebuilt from the same commit"
+
+
+def entry_text(snapshot: Snapshot, related: Sequence[Related]) -> str:
+    """One snapshot and its changes, a line each."""
+    lines = [f"{snapshot.ref}  {iso_utc(snapshot.timestamp)}"]
+    for r in related:
+        what = r.change.change.value
+        detail = range_text(r) if r.change.change is Change.CHANGED else ("no provenance" if r.rogue else "")
+        lines.append("    " + "  ".join(p for p in (f"{what:<8}", r.artifact.display_name, detail, flags(r)) if p))
+    if len(lines) == 1:
+        lines.append("    (no change)")
+    return "\n".join(lines)
+
+
+def entry_json(snapshot: Snapshot, related: Sequence[Related]) -> dict[str, Any]:
+    """One snapshot and its changes for `--json`."""
+    return {
+        "snapshot": str(snapshot.ref),
+        "index": snapshot.index,
+        "timestamp": iso_utc(snapshot.timestamp),
+        "changes": [
+            {
+                "change": r.change.change.value,
+                "name": r.artifact.name,
+                "flow": r.artifact.flow,
+                "fingerprint": r.artifact.fingerprint,
+                "old_commit": r.left_commit,
+                "new_commit": r.right_commit,
+                "relation": r.relation.value,
+                "ahead": r.ahead,
+                "behind": r.behind,
+                "rollback": r.relation is Relation.BEHIND,
+                "rogue": r.rogue,
+                "compliant": not r.non_compliant,
+            }
+            for r in related
+        ],
+    }

@@ -1,0 +1,63 @@
+"""`git kosli snapshot list|show` as text and JSON. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from git_kosli.model import Artifact, Snapshot, short
+from git_kosli.views.text import iso_utc, table
+
+
+def _compliance(value: bool | None) -> str:  # noqa: FBT001 - converts the one value it is given
+    return "N/A" if value is None else ("yes" if value else "no")
+
+
+def list_text(history: Sequence[Snapshot]) -> str:
+    """A row per snapshot: number, start, artifacts running, compliance."""
+    rows = [[f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)]
+            for s in history]
+    return table(rows, ["snapshot", "from", "artifacts", "compliant"])
+
+
+def list_json(history: Sequence[Snapshot]) -> list[dict[str, Any]]:
+    """The `git kosli snapshot list --json` document."""
+    return [{"index": s.index, "timestamp": iso_utc(s.timestamp), "artifacts": len(s.artifacts),
+             "compliant": s.compliant} for s in history]
+
+
+def show_text(snap: Snapshot) -> str:
+    """The snapshot's start and a row per running artifact, as `kosli get snapshot` prints them."""
+    rows = [
+        [
+            short(a.provenance[0].git_commit) if a.provenance and a.provenance[0].git_commit else "N/A",
+            a.name,
+            a.fingerprint[:12],
+            a.flow or "N/A (no provenance)",
+            _compliance(a.compliant),
+            str(a.instances),
+        ]
+        for a in snap.artifacts
+    ]
+    heading = f"{snap.ref} from {iso_utc(snap.timestamp)}"
+    return heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"])
+
+
+def show_json(snap: Snapshot) -> dict[str, Any]:
+    """The `git kosli snapshot show --json` document."""
+    return {"snapshot": str(snap.ref), "timestamp": iso_utc(snap.timestamp),
+            "artifacts": [_artifact(a) for a in snap.artifacts]}
+
+
+def _artifact(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "name": artifact.name,
+        "fingerprint": artifact.fingerprint,
+        "flows": [
+            {"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance
+        ],
+        "instances": artifact.instances,
+        "compliant": artifact.compliant,
+        "rogue": artifact.rogue,
+        "running_since": iso_utc(artifact.started_at),
+    }

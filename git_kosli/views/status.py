@@ -1,0 +1,62 @@
+"""`git kosli status` and the pre-push hook's lines: what each environment runs against a revision. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from git_kosli.deployments import EnvStatus, Running
+from git_kosli.model import short
+from git_kosli.views.text import age, iso_utc, table
+
+
+def flags(status: EnvStatus, running: Running | None) -> list[str]:
+    """The warnings of one environment line: `rogue`, `non-compliant`, `not-contained`."""
+    out = ["rogue"] if status.rogue else []
+    out += ["non-compliant"] if status.non_compliant else []
+    out += ["not-contained"] if running is not None and not running.contained else []
+    return out
+
+
+def status_table(statuses: Sequence[EnvStatus], revision: str) -> str:
+    """One row per running commit of this repository (or one for an environment that runs none)."""
+    rows = []
+    for s in statuses:
+        snapshot = f"#{s.latest.index}" if s.latest else "-"
+        if not s.running:
+            rows.append([s.env, snapshot, "-", "-", "-", "-", " ".join(flags(s, None))])
+        for r in s.running:
+            rows.append([s.env, snapshot, f"{short(r.commit)} {r.artifact.display_name}", str(r.behind),
+                         str(r.ahead), f"#{r.since.index} ({age(r.since.timestamp)})", " ".join(flags(s, r))])
+    return table(rows, ["environment", "snapshot", "running", f"behind {revision}", "ahead", "since", "flags"])
+
+
+def status_json(revision: str, statuses: Sequence[EnvStatus]) -> dict[str, Any]:
+    """The `git kosli status --json` document."""
+    return {"revision": revision, "environments": [_environment(s) for s in statuses]}
+
+
+def _environment(s: EnvStatus) -> dict[str, Any]:
+    return {
+        "environment": s.env,
+        "snapshot": s.latest.index if s.latest else None,
+        "running": [
+            {"commit": r.commit, "artifact": r.artifact.name, "fingerprint": r.artifact.fingerprint,
+             "behind": r.behind, "ahead": r.ahead, "contained": r.contained,
+             "since": {"snapshot": r.since.index, "timestamp": iso_utc(r.since.timestamp)}}
+            for r in s.running
+        ],
+        "rogue": [a.name for a in s.rogue],
+        "non_compliant": [a.name for a in s.non_compliant],
+    }
+
+
+def push_lines(statuses: Sequence[EnvStatus], name: str) -> list[str]:
+    """The hook's line per running commit: `kosli: ENV#N runs SHA: NAME is A ahead, B behind [flags]`."""
+    lines = []
+    for s in statuses:
+        for r in s.running:
+            extra = " ".join(flags(s, r))
+            lines.append(f"kosli: {s.env}#{s.latest.index if s.latest else '?'} runs {short(r.commit)}: {name} is "
+                         f"{r.behind} ahead, {r.ahead} behind" + (f" [{extra}]" if extra else ""))
+    return lines

@@ -1,0 +1,55 @@
+"""`git kosli where` as text and JSON: a commit's status in each environment. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from git_kosli.locate import FirstBuild, Presence
+from git_kosli.model import Artifact, Snapshot, short
+from git_kosli.views.text import iso_utc, table
+
+
+def where_json(commit: str, presences: Sequence[Presence], build: FirstBuild | None) -> dict[str, Any]:
+    """The `git kosli where --json` document."""
+
+    def point(snapshot: Snapshot | None) -> dict[str, Any] | None:
+        return None if snapshot is None else {"snapshot": snapshot.index, "timestamp": iso_utc(snapshot.timestamp)}
+
+    return {
+        "commit": commit,
+        "environments": [
+            {
+                "environment": p.env,
+                "status": p.status.value,
+                "snapshot": p.latest.index if p.latest else None,
+                "artifacts": [_artifact(a) for a in p.artifacts],
+                "first_seen": point(p.first_seen),
+                "left": point(p.left),
+            }
+            for p in presences
+        ],
+        "first_build": None if build is None else {**_artifact(build.artifact), "git_commit": build.commit},
+    }
+
+
+def _artifact(artifact: Artifact) -> dict[str, Any]:
+    commit = next((p.git_commit for p in artifact.provenance if p.git_commit), None)
+    return {"name": artifact.name, "fingerprint": artifact.fingerprint, "git_commit": commit, "flow": artifact.flow}
+
+
+def where_text(commit: str, subject: str, presences: Sequence[Presence], build: FirstBuild | None) -> str:
+    """The commit, its first build when never built itself, and a row per environment."""
+
+    def since(snapshot: Snapshot | None) -> str:
+        return "-" if snapshot is None else f"#{snapshot.index} ({iso_utc(snapshot.timestamp)})"
+
+    header = f"commit {short(commit)} {subject}"
+    if build is not None:
+        header += f"\nnever built itself; first build {short(build.commit)} ({build.artifact.display_name})"
+    rows = [
+        [p.env, p.status.value, since(p.first_seen), since(p.left),
+         ", ".join(a.display_name for a in p.artifacts) or "-"]
+        for p in presences
+    ]
+    return f"{header}\n\n{table(rows, ['environment', 'status', 'first seen', 'left', 'running as'])}"
