@@ -280,3 +280,19 @@ def test_a_bare_repository_moves_bisect_head(deployed: list[str], repo: GitRepo,
     assert deployed.index(under_test) in BUILT_AT
     assert result.exit_code == 0, result.stderr
     assert f"culprit: {deployed[CULPRIT]} bug" in result.stdout
+
+
+@pytest.mark.parametrize("content", ['{"version": 99, "phase": "built"}', "{not json", '{"version": 1, "phase": "x"}'])
+def test_state_of_another_version_or_damaged_is_refused_by_name(deployed: list[str], repo: GitRepo, run_cli,
+                                                                content: str) -> None:
+    run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
+    state = repo.path / ".git" / "kosli" / "bisect.json"
+    state.write_text(content)
+    head = git(repo.path, "rev-parse", "HEAD")
+
+    result = run_cli("bisect", "next", cwd=repo.path)
+
+    assert result.exit_code == 128
+    assert result.stderr.startswith(f"fatal: {state} ")
+    assert "git kosli bisect reset" in result.stderr
+    assert git(repo.path, "rev-parse", "HEAD") == head

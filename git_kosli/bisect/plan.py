@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from git_kosli.bisect.state import BisectState, BuildRecord, Phase
 from git_kosli.errors import BisectRefusedError
 from git_kosli.facts import Build, CommitFacts, builds, commit_facts, episodes_by_commit
 from git_kosli.git.history import GitHistory, RangeLog
@@ -59,6 +60,21 @@ class BisectPlan:
     def new_commit(self) -> CommitSha:
         """The bad end: the commit that runs in the new snapshot."""
         return self.target.commits()[1]
+
+    def state(self, *, built_first: bool, first_parent: bool, pathspec: Sequence[str]) -> BisectState:
+        """What later `git kosli bisect` steps need to know of this session (git keeps the rest)."""
+        return BisectState(
+            old=str(self.old.ref),
+            new=str(self.new.ref),
+            artifact=self.target.change.name,
+            flow=self.target.change.flow,
+            old_commit=self.old_commit,
+            new_commit=self.new_commit,
+            builds={sha: BuildRecord(b.artifact, b.fingerprint, b.flow, b.display) for sha, b in self.builds.items()},
+            phase=Phase.BUILT if built_first else Phase.UNBUILT,
+            first_parent=first_parent,
+            pathspec=list(pathspec),
+        )
 
     @property
     def steps(self) -> int:

@@ -11,14 +11,14 @@ import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from git_kosli.bisect.built_first import best_built
+from git_kosli.bisect.state import BuildRecord, Phase, load_or_none, save
 from git_kosli.errors import BisectRefusedError
 from git_kosli.git import bisect as git_bisect
 from git_kosli.git.repository import RepoPaths
+from git_kosli.model import CommitSha
 
-BUILT, UNBUILT, DONE = "built", "unbuilt", "done"
 FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
 ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
 
@@ -36,8 +36,8 @@ class Span:
 class Position:
     """Where the session stands: the phase, the commit under test, and the span once narrowed."""
 
-    phase: str
-    commit: str
+    phase: Phase
+    commit: CommitSha
     remaining: int
     span: Span | None = None
 
@@ -46,18 +46,18 @@ class Position:
 class Outcome:
     """How a `run` ended: the culprit, or the span git could not narrow (only skipped commits left)."""
 
-    culprit: str | None
-    suspects: list[str]
-    steps: dict[str, int] = field(default_factory=lambda: {BUILT: 0, UNBUILT: 0})
+    culprit: CommitSha | None
+    suspects: list[CommitSha]
+    steps: dict[Phase, int] = field(default_factory=lambda: {Phase.BUILT: 0, Phase.UNBUILT: 0})
     span: Span | None = None
-    log: list[tuple[str, str, str]] = field(default_factory=list)  # (phase, commit, verdict)
+    log: list[tuple[Phase, str, str]] = field(default_factory=list)  # (phase, commit, verdict)
 
 
 class Session:
     """The bisect in progress in one worktree, as git kosli started it."""
 
     def __init__(self, paths: RepoPaths, parents: Callable[[str], Sequence[str]]) -> None:
-        state = git_bisect.load_state(paths)
+        state = load_or_none(paths)
         if state is None:
             raise BisectRefusedError("no git kosli bisect in progress here; start one with 'git kosli bisect OLD NEW'")
         self.paths = paths
@@ -65,22 +65,21 @@ class Session:
         self._parents = parents
 
     @property
-    def builds(self) -> Mapping[str, Mapping[str, Any]]:
+    def builds(self) -> Mapping[str, BuildRecord]:
         """Built commits of the range (and its ends): sha -> artifact, fingerprint, flow."""
-        builds: Mapping[str, Mapping[str, Any]] = self.state.get("builds", {})
-        return builds
+        return self.state.builds
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> Phase:
         """`built` while built commits are proposed, then `unbuilt` (git's own bisect)."""
-        return str(self.state.get("phase", UNBUILT))
+        return self.state.phase
 
-    def remaining(self, marks: Mapping[str, list[str]] | None = None) -> list[str]:
+    def remaining(self, marks: Mapping[str, list[CommitSha]] | None = None) -> list[CommitSha]:
         """Commits still in question, children first (`marks`: git's marks, when already read)."""
         return git_bisect.remaining(
             self.paths,
-            first_parent=bool(self.state.get("first_parent")),
-            pathspec=self.state.get("pathspec", []),
+            first_parent=self.state.first_parent,
+            pathspec=self.state.pathspec,
             marked=marks,
         )
 
@@ -89,21 +88,21 @@ class Session:
         marks = git_bisect.marks(self.paths)
         remaining = self.remaining(marks)
         bad = marks["bad"][0]
-        if self.phase == BUILT:
+        if self.phase is Phase.BUILT:
             choice = best_built(remaining, self._parents, self.builds, bad=bad)
             if choice is not None:
                 git_bisect.move_to(self.paths, choice.commit)
-                return Position(BUILT, choice.commit, len(remaining))
-            self.state["phase"] = UNBUILT
-            git_bisect.save_state(self.paths, self.state)
+                return Position(Phase.BUILT, CommitSha(choice.commit), len(remaining))
+            self.state.phase = Phase.UNBUILT
+            save(self.paths, self.state)
             span = self.span(remaining, bad, marks["good"])
             if remaining == [bad]:  # consecutive builds: nothing left to test
-                return Position(DONE, bad, 1, span)
+                return Position(Phase.DONE, bad, 1, span)
             git_bisect.next_step(self.paths)
-            return Position(UNBUILT, git_bisect.current(self.paths), len(remaining), span)
+            return Position(Phase.UNBUILT, git_bisect.current(self.paths), len(remaining), span)
         if remaining == [bad]:
-            return Position(DONE, bad, 1)
-        return Position(UNBUILT, git_bisect.current(self.paths), len(remaining))
+            return Position(Phase.DONE, bad, 1)
+        return Position(Phase.UNBUILT, git_bisect.current(self.paths), len(remaining))
 
     def span(self, remaining: Sequence[str], bad: str, good: Sequence[str]) -> Span:
         """The two consecutive builds the built phase narrowed the answer to (`good`: the commits marked good)."""
@@ -117,16 +116,15 @@ class Session:
 
     def verify(self, command: Sequence[str], *, deployed: bool) -> None:
         """Run the command on the old and the new end first; refuse unless old is good and new is bad."""
-        ends = self.state.get("artifact") or {}
-        for end, wanted in (("old", "good"), ("new", "bad")):
-            commit = str(ends.get(f"{end}_commit") or "")
+        for end, commit, snapshot, wanted in (("old", self.state.old_commit, self.state.old, "good"),
+                                              ("new", self.state.new_commit, self.state.new, "bad")):
             use_artifact = deployed and commit in self.builds
             if not use_artifact:
                 git_bisect.move_to(self.paths, commit)
             verdict = self._test(command, commit, deployed=use_artifact)
             if verdict != wanted:
                 raise BisectRefusedError(
-                    f"--verify: the {end} end {commit[:12]} ({self.state.get(end)}) is {verdict}, not {wanted}, "
+                    f"--verify: the {end} end {commit[:12]} ({snapshot}) is {verdict}, not {wanted}, "
                     f"by '{' '.join(command)}'; nothing was marked"
                 )
 
@@ -135,7 +133,7 @@ class Session:
         command: Sequence[str],
         *,
         deployed: bool,
-        on_step: Callable[[str, str, str], None],
+        on_step: Callable[[Phase, str, str], None],
         on_span: Callable[[Span], None] = lambda span: None,
         verify: bool = False,
     ) -> Outcome:
@@ -151,20 +149,20 @@ class Session:
         if position.span is not None:
             on_span(position.span)
         while True:
-            if position.phase == DONE:
+            if position.phase is Phase.DONE:
                 outcome.culprit = position.commit
                 return outcome
-            verdict = self._test(command, position.commit, deployed=deployed and position.phase == BUILT)
+            verdict = self._test(command, position.commit, deployed=deployed and position.phase is Phase.BUILT)
             outcome.steps[position.phase] += 1
             outcome.log.append((position.phase, position.commit, verdict))
             on_step(position.phase, position.commit, verdict)
             said = self.mark(verdict, position.commit)
             found = FIRST_BAD.search(said)
             if found:
-                outcome.culprit = found.group(1)
+                outcome.culprit = CommitSha(found.group(1))
                 return outcome
             if ONLY_SKIPPED in said:
-                outcome.suspects = re.findall(r"^([0-9a-f]{40})$", said, re.MULTILINE)
+                outcome.suspects = [CommitSha(s) for s in re.findall(r"^([0-9a-f]{40})$", said, re.MULTILINE)]
                 return outcome
             position = self.advance()
             if position.span is not None:
@@ -186,11 +184,11 @@ class Session:
         return "good" if code == 0 else "skip" if code == 125 else "bad"
 
 
-def artifact_environment(commit: str, build: Mapping[str, Any]) -> dict[str, str]:
+def artifact_environment(commit: str, build: BuildRecord) -> dict[str, str]:
     """What `run --deployed` tells the command about the artifact to deploy and probe."""
     return {
-        "KOSLI_ARTIFACT_NAME": str(build.get("artifact", "")),
-        "KOSLI_FINGERPRINT": str(build.get("fingerprint", "")),
-        "KOSLI_FLOW": str(build.get("flow") or ""),
+        "KOSLI_ARTIFACT_NAME": build.artifact,
+        "KOSLI_FINGERPRINT": build.fingerprint,
+        "KOSLI_FLOW": build.flow or "",
         "KOSLI_GIT_COMMIT": commit,
     }

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr
+
+if TYPE_CHECKING:
+    from git_kosli.bisect.session import Position, Session, Span
+    from git_kosli.bisect.state import Phase
 
 
 class BisectGroup(click.Group):
@@ -54,6 +58,7 @@ def start(
     Paths after `--` limit the candidates, as with git bisect.
     """
     from git_kosli.bisect.plan import bisect_ends, plan_bisect
+    from git_kosli.bisect.state import forget, save
     from git_kosli.git import bisect as git_bisect
     from git_kosli.git.notes import NotesTree
     from git_kosli.views.bisect import bisect_json, bisect_text
@@ -88,12 +93,12 @@ def start(
     started = starting.wait()
     try:
         notes.write(command="bisect")
-        git_bisect.save_state(app.paths, _state(plan, built_first=built_first, first_parent=first_parent,
-                                               pathspec=pathspec))
+        save(app.paths, plan.state(built_first=built_first, first_parent=first_parent, pathspec=pathspec))
         session = _session(app) if built_first else None
         position = session.advance() if session else None
     except BaseException:
         git_bisect.reset(app.paths)  # no half-started bisect
+        forget(app.paths)
         raise
     if as_json:
         click.echo(shown)
@@ -109,52 +114,17 @@ def start(
     return 0
 
 
-def _state(plan: Any, **options: Any) -> dict[str, Any]:
-    """What later `git kosli bisect` steps need to know of this session (git keeps the rest)."""
-    from git_kosli.views.bisect import bisect_ends_json
-
-    builds = {sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow, "display": b.display}
-              for sha, b in plan.builds.items()}
-    phase = "built" if options["built_first"] else "unbuilt"
-    return {**bisect_ends_json(plan), "builds": builds, "phase": phase,
-            "first_parent": options["first_parent"], "pathspec": list(options["pathspec"])}
-
-
-def _session(app: AppContext) -> Any:
+def _session(app: AppContext) -> Session:
     from git_kosli.bisect.session import Session
 
     return Session(app.paths, app.history.parents)
 
 
-def _span_text(span: Any) -> str:
-    """`last good build G, first bad build B, N unbuilt commits between`."""
-    from git_kosli.model import short
-
-    good = short(span.good_build) if span.good_build else "the old end"
-    return (f"last good build {good}, first bad build {short(span.bad_build)}, "
-            f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
-
-
-def _position_text(app: AppContext, session: Any, position: Any) -> str:
-    """What is under test now, and in which phase."""
-    from git_kosli.model import short
+def _position_text(app: AppContext, session: Session, position: Position) -> str:
+    from git_kosli.views.bisect import position_text
 
     subject = app.history.subjects([position.commit]).get(position.commit, "")
-    lines = []
-    if position.span is not None:
-        lines.append(f"Narrowed to two consecutive builds: {_span_text(position.span)}; bisecting them as git does.")
-    if position.phase == "done":
-        lines.append(f"{position.commit} is the first bad commit")
-    elif position.phase == "built":
-        build = session.builds[position.commit]
-        lines.append(f"Testing build {short(position.commit)} ({build['display'] or build['artifact']}): "
-                     f"{position.remaining} commits left; deploy this artifact, then mark it with "
-                     f"'git kosli bisect good|bad'.")
-    else:
-        lines.append(f"Testing {short(position.commit)}: {position.remaining} commits left.")
-    if position.phase != "done":
-        lines.append(f"[{position.commit}] {subject}")
-    return "\n".join(lines)
+    return position_text(position, subject, build=session.builds.get(position.commit))
 
 
 def _mark(app: AppContext, verdict: str, revision: str | None) -> None:
@@ -210,6 +180,7 @@ def next_(app: AppContext) -> None:
 @pass_app
 def view(app: AppContext) -> None:
     """Show the remaining candidates with where they ran, the commit under test, and the phase."""
+    from git_kosli.bisect.state import Phase
     from git_kosli.git.notes import read_notes
     from git_kosli.model import short
     from git_kosli.views.text import table
@@ -221,8 +192,8 @@ def view(app: AppContext) -> None:
     notes = read_notes(app.paths, remaining)
     rows = [["*" if sha == under_test else "", short(sha), "yes" if sha in session.builds else "",
              subjects.get(sha, "")[:50], notes.get(sha, "")] for sha in remaining]
-    header = (f"{session.state.get('old')} -> {session.state.get('new')}: {len(remaining)} commits left, "
-              f"phase: {'built commits first' if session.phase == 'built' else 'unbuilt commits (git bisect)'}")
+    phase = "built commits first" if session.phase is Phase.BUILT else "unbuilt commits (git bisect)"
+    header = f"{session.state.old} -> {session.state.new}: {len(remaining)} commits left, phase: {phase}"
     app.show(header + "\n\n" + table(rows, ["", "commit", "built", "subject", "deployments"]), long=True)
 
 
@@ -234,9 +205,11 @@ bisect.add_command(view, "status")
 @pass_app
 def reset(app: AppContext, commit: str | None) -> None:
     """End the bisect (git bisect reset [COMMIT]) and forget git kosli's own state of it."""
+    from git_kosli.bisect.state import forget
     from git_kosli.git import bisect as git_bisect
 
     result = git_bisect.reset(app.paths, commit)
+    forget(app.paths)
     click.echo((result.stdout + result.stderr).strip() or "no bisect in progress")
 
 
@@ -252,18 +225,20 @@ def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...])
     With --deployed, CMD gets KOSLI_ARTIFACT_NAME, KOSLI_FINGERPRINT, KOSLI_FLOW and KOSLI_GIT_COMMIT
     while built commits are tested. Ends with the culprit, where it ran, and the steps of each phase.
     """
+    from git_kosli.bisect.state import Phase
     from git_kosli.model import short
+    from git_kosli.views.bisect import span_text
 
     session = _session(app)
 
-    def step(phase: str, commit: str, verdict: str) -> None:
+    def step(phase: Phase, commit: str, verdict: str) -> None:
         click.echo(f"{phase} step: {short(commit)} is {verdict}")
 
-    def narrowed(span: Any) -> None:
-        click.echo(_span_text(span))
+    def narrowed(span: Span) -> None:
+        click.echo(span_text(span))
 
     outcome = session.run(command, deployed=deployed, on_step=step, on_span=narrowed, verify=verify)
-    click.echo(f"steps: {outcome.steps['built']} on builds, {outcome.steps['unbuilt']} on unbuilt commits")
+    click.echo(f"steps: {outcome.steps[Phase.BUILT]} on builds, {outcome.steps[Phase.UNBUILT]} on unbuilt commits")
     if outcome.culprit is None:
         click.echo("the first bad commit could be any of: " + " ".join(short(s) for s in outcome.suspects))
         return 1

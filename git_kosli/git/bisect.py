@@ -1,20 +1,18 @@
 """git's own bisect, driven through the git binary so its state stays git's.
 
-git kosli's extra facts about a session live beside git's, under
-`kosli/bisect.json` in the worktree's git dir (per worktree, as git's state is).
+git kosli's own record of a session is `git_kosli.bisect.state`'s.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from git_kosli.errors import BisectRefusedError, GitCommandError
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import GitResult, RunningGit, run_git
+from git_kosli.model import CommitSha
 
 
 def bisect_start_file(paths: RepoPaths) -> Path:
@@ -82,8 +80,7 @@ def begin(
 
 
 def reset(paths: RepoPaths, commit: str | None = None) -> GitResult:
-    """`git bisect reset [COMMIT]`, and forget our own state."""
-    state_file(paths).unlink(missing_ok=True)
+    """`git bisect reset [COMMIT]`."""
     return run_git(["bisect", "reset", *([commit] if commit else [])], cwd=_top(paths), check=False)
 
 
@@ -100,32 +97,6 @@ def _from_top(paths: RepoPaths, spec: str) -> str:
     return spec if prefix == "." else os.path.normpath(os.path.join(prefix, spec))
 
 
-def state_file(paths: RepoPaths) -> Path:
-    """Our per-worktree bisect state."""
-    return paths.worktree_path("kosli/bisect.json")
-
-
-def save_state(paths: RepoPaths, state: Mapping[str, Any]) -> None:
-    """Write our session facts atomically."""
-    path = state_file(paths)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(state, indent=2) + "\n")
-    temporary.replace(path)
-
-
-def load_state(paths: RepoPaths) -> dict[str, Any] | None:
-    """Our facts about the bisect in progress, or None when git kosli did not start it."""
-    path = state_file(paths)
-    if not bisect_start_file(paths).exists() or not path.exists():
-        return None
-    try:
-        state = json.loads(path.read_text())
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) else None
-
-
 def mark(paths: RepoPaths, term: str, rev: str) -> GitResult:
     """`git bisect good|bad|skip REV`: git records it (and its log) and checks out its next choice."""
     result = run_git(["bisect", term, rev], cwd=_top(paths), check=False)
@@ -139,21 +110,25 @@ def next_step(paths: RepoPaths) -> GitResult:
     return run_git(["bisect", "next"], cwd=_top(paths), check=False)
 
 
-def marks(paths: RepoPaths) -> dict[str, list[str]]:
+def marks(paths: RepoPaths) -> dict[str, list[CommitSha]]:
     """The commits marked so far: `bad` (one), `good` and `skip` (several)."""
     listed = run_git(["for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/"], cwd=paths.cwd).stdout
-    found: dict[str, list[str]] = {"bad": [], "good": [], "skip": []}
+    found: dict[str, list[CommitSha]] = {"bad": [], "good": [], "skip": []}
     for line in listed.splitlines():
         ref, sha = line.split()
         kind = ref.removeprefix("refs/bisect/").split("-", 1)[0]
         if kind in found:
-            found[kind].append(sha)
+            found[kind].append(CommitSha(sha))
     return found
 
 
 def remaining(
-    paths: RepoPaths, *, first_parent: bool, pathspec: Sequence[str], marked: Mapping[str, list[str]] | None = None
-) -> list[str]:
+    paths: RepoPaths,
+    *,
+    first_parent: bool,
+    pathspec: Sequence[str],
+    marked: Mapping[str, list[CommitSha]] | None = None,
+) -> list[CommitSha]:
     """The commits still in question, children first: reachable from bad, not from any good, not skipped.
 
     `marked` is what `marks` returned, when the caller has it already.
@@ -164,13 +139,13 @@ def remaining(
     args = ["rev-list", *(["--first-parent"] if first_parent else []), marked["bad"][0]]
     args += [f"^{sha}" for sha in marked["good"]] + ["--", *pathspec]
     skipped = set(marked["skip"])
-    return [sha for sha in run_git(args, cwd=paths.cwd).stdout.split() if sha not in skipped]
+    return [CommitSha(sha) for sha in run_git(args, cwd=paths.cwd).stdout.split() if sha not in skipped]
 
 
-def current(paths: RepoPaths) -> str:
+def current(paths: RepoPaths) -> CommitSha:
     """The commit under test: BISECT_HEAD when bisecting without checkout, else HEAD."""
     name = "BISECT_HEAD" if paths.worktree_path("BISECT_HEAD").exists() else "HEAD"
-    return run_git(["rev-parse", "--verify", name], cwd=paths.cwd).stdout.strip()
+    return CommitSha(run_git(["rev-parse", "--verify", name], cwd=paths.cwd).stdout.strip())
 
 
 def move_to(paths: RepoPaths, sha: str) -> None:

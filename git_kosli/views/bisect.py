@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from git_kosli.bisect.plan import BisectPlan, RepoChange
+from git_kosli.bisect.session import Position, Span
+from git_kosli.bisect.state import BuildRecord, Phase
 from git_kosli.facts import Build, CommitFacts
 from git_kosli.model import Snapshot, short
 from git_kosli.views.text import clip, iso_utc, table
@@ -100,3 +102,28 @@ def _change_json(change: RepoChange) -> dict[str, Any]:
         "new_commit": change.new_commit,
         "repository": "this" if change.ours else "other",
     }
+
+
+def span_text(span: Span) -> str:
+    """`last good build G, first bad build B, N unbuilt commits between`."""
+    good = short(span.good_build) if span.good_build else "the old end"
+    return (f"last good build {good}, first bad build {short(span.bad_build)}, "
+            f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+
+
+def position_text(position: Position, subject: str, *, build: BuildRecord | None) -> str:
+    """What is under test now, and in which phase (`build`: the artifact of the commit under test, if any)."""
+    lines = []
+    if position.span is not None:
+        lines.append(f"Narrowed to two consecutive builds: {span_text(position.span)}; bisecting them as git does.")
+    if position.phase is Phase.DONE:
+        lines.append(f"{position.commit} is the first bad commit")
+    elif position.phase is Phase.BUILT and build is not None:
+        lines.append(f"Testing build {short(position.commit)} ({build.label}): "
+                     f"{position.remaining} commits left; deploy this artifact, then mark it with "
+                     f"'git kosli bisect good|bad'.")
+    else:
+        lines.append(f"Testing {short(position.commit)}: {position.remaining} commits left.")
+    if position.phase is not Phase.DONE:
+        lines.append(f"[{position.commit}] {subject}")
+    return "\n".join(lines)
