@@ -11,7 +11,7 @@
     │   ├── StoreConflictError      importing a different snapshot under an existing number
     │   ├── ApiError                Kosli answered with an error, or not at all
     │   └── OfflineError            --offline and the cache lacks what is asked
-    ├── BisectRefusedError          bisect cannot start; nothing was changed
+    ├── BisectRefusedError          a bisect cannot start or go on
     └── GitCommandError             a git subprocess failed unexpectedly
 
 Only the CLI layer turns these into output and exit codes (see `cli.main`).
@@ -95,7 +95,7 @@ class OfflineError(SourceError):
 
 
 class BisectRefusedError(KosliError):
-    """Bisect cannot start; the repository was left as it was."""
+    """A bisect cannot start or go on; the message says why and what to do."""
 
 
 class GitCommandError(KosliError):

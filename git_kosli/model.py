@@ -16,8 +16,6 @@ CommitSha = NewType("CommitSha", str)
 EnvName = NewType("EnvName", str)
 Fingerprint = NewType("Fingerprint", str)
 
-ZERO_SHA = CommitSha("0" * 40)
-
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]*$")

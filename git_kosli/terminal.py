@@ -20,8 +20,6 @@ from typing import TextIO
 
 from git_kosli.git.config import GitConfig, git_bool, git_var_or_none
 
-COLOR_CHOICES = ("auto", "always", "never")
-
 # Painted after layout, so alignment is computed on the plain text.
 _RESET = "\x1b[m"
 _PALETTE: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -46,8 +46,3 @@ def best_built(
         if best is None or min(below, total - below) > min(best.below, total - best.below):
             best = Choice(sha, below, total)
     return best
-
-
-def built_steps(count: int) -> int:
-    """How many tests halving `count` built commits takes at most: ceil(log2(count + 1))."""
-    return max(0, count).bit_length()

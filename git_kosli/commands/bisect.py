@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from git_kosli.context import AppContext, pass_app
+from git_kosli.errors import ExitCode
 from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr
 
@@ -241,7 +242,7 @@ def run(app: AppContext, deployed: bool, verify: bool, command: tuple[str, ...])
     click.echo(f"steps: {outcome.steps[Phase.BUILT]} on builds, {outcome.steps[Phase.UNBUILT]} on unbuilt commits")
     if outcome.culprit is None:
         click.echo("the first bad commit could be any of: " + " ".join(short(s) for s in outcome.suspects))
-        return 1
+        return ExitCode.NO
     from git_kosli.git.notes import read_notes
 
     subject = app.history.subjects([outcome.culprit]).get(outcome.culprit, "")

@@ -7,6 +7,7 @@ import json
 import click
 
 from git_kosli.context import AppContext, pass_app
+from git_kosli.errors import ExitCode
 from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr
 
@@ -39,4 +40,4 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
                         app.history.log_lines(include=r.left_commit, exclude=r.right_commit))
                     for i, r in enumerate(related) if (r.ahead or r.behind) and r.left_commit and r.right_commit}
         app.show(diff_text(old, new, related, same_env=old.env == new.env, logs=logs), long=with_log)
-    return 0 if all(r.relation is Relation.SAME for r in related) else 1
+    return ExitCode.OK if all(r.relation is Relation.SAME for r in related) else ExitCode.NO

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from git_kosli.context import AppContext, pass_app
+from git_kosli.errors import ExitCode
 
 if TYPE_CHECKING:
     from git_kosli.git.hooks import PushedRef
@@ -44,7 +45,7 @@ def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
         return 0
     for line in outcome.lines:
         click.echo(line, err=True)
-    return 1 if outcome.blocked else 0
+    return ExitCode.NO if outcome.blocked else ExitCode.OK
 
 
 def _timeout(app: AppContext) -> float:

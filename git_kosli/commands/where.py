@@ -7,7 +7,7 @@ import json
 import click
 
 from git_kosli.context import AppContext, pass_app
-from git_kosli.errors import UnknownRevisionError
+from git_kosli.errors import ExitCode, UnknownRevisionError
 from git_kosli.params import env_option, json_option
 
 
@@ -43,4 +43,4 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
     else:
         subject = app.history.subjects([commit])[commit]
         app.show(where_text(commit, subject, presences, build), long=True)
-    return 0 if any(p.deployed for p in presences) else 1
+    return ExitCode.OK if any(p.deployed for p in presences) else ExitCode.NO

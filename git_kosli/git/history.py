@@ -1,7 +1,9 @@
-"""Read-only access to commit history through dulwich: the only module that reads git objects.
+"""Read-only access to commit history: parents, ancestry, ranges and subjects.
 
-Walks use generation numbers from the commit-graph file when the repository has
-one (as git does), and commit dates otherwise. "Not found" answers are None or
+Walks read the commit-graph file row by row when the repository has one (as git does),
+else commit objects, through dulwich, for the commits the graph lacks; git itself lists
+ranges and subjects. Walks order by generation number where the graph gives one, and by
+commit date otherwise. "Not found" answers are None or
 False, never exceptions. Revisions typed by users go through `git rev-parse`, so
 every form git accepts works here too.
 """

@@ -132,26 +132,6 @@ class KosliClient:
         params = {"flow_name": flow} if flow else {"repo_name": repo or ""}
         return self.pages(f"artifacts/{self._org}", params)
 
-    def env_diff(self, snappish1: str, snappish2: str) -> Any:
-        """What differs between two snapshots, expressions sent verbatim as the CLI does."""
-        return self.get(f"env-diff/{self._org}", {"snappish1": snappish1, "snappish2": snappish2})
-
-    def search(self, value: str) -> Any:
-        """Artifacts matching a commit or fingerprint (prefix of 5 or more hex digits)."""
-        return self.get(f"search/{self._org}/sha/{_seg(value)}")
-
-    def artifact_by_fingerprint(self, flow: str, fingerprint: str) -> Any:
-        """One artifact of a flow."""
-        return self.get(f"artifacts/{self._org}/{_seg(flow)}/fingerprint/{_seg(fingerprint)}")
-
-    def artifacts_by_commit(self, flow: str, commit: str) -> list[Any]:
-        """Every artifact a flow built from one commit."""
-        return _list(self.get(f"artifacts/{self._org}/{_seg(flow)}/commit_sha/{_seg(commit)}"), "artifacts")
-
-    def live_artifacts(self, repo: str) -> Any:
-        """Everything from one repository that runs now, in one call."""
-        return self.get(f"repos/{self._org}/live-artifacts/{_seg(repo)}")
-
     @property
     def _org(self) -> str:
         return _seg(self.org)

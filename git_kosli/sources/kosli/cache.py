@@ -1,9 +1,10 @@
 """What was fetched from one Kosli org, kept because it cannot change.
 
 A numbered snapshot is immutable, so is an environment's event log up to its
-latest snapshot, and so is the commit a flow recorded for a fingerprint. The
-cache is the embedded store's schema plus two tables, one SQLite file per org and
-host under `<git-common-dir>/kosli/`. Each write is one transaction.
+latest snapshot, and so is the commit a flow recorded for a fingerprint. The cache is
+the embedded store's schema plus three tables (events, how far they are cached, and
+provenance), one SQLite file per org and host under `<git-common-dir>/kosli/`. Each
+write is one transaction.
 """
 
 from __future__ import annotations
