@@ -60,7 +60,8 @@ def environment_statuses(
         statuses.append(EnvStatus(
             env,
             latest,
-            tuple(Running(commit, artifact, _running_since(history, commit, commit_of), *counts[(commit, revision)])
+            tuple(Running(commit, artifact, _running_since(history, commit, commit_of),
+                          behind=counts[(commit, revision)].new_only, ahead=counts[(commit, revision)].old_only)
                   for artifact, commit in running[env]),
             tuple(a for a in latest.artifacts if a.rogue),
             tuple(a for a in latest.artifacts if a.compliant is False),

@@ -38,6 +38,13 @@ def short(sha: str) -> str:
     return sha[:7]
 
 
+class Divergence(NamedTuple):
+    """How two commits OLD and NEW differ: the commits only OLD has, and those only NEW has."""
+
+    old_only: int
+    new_only: int
+
+
 class Provenance(NamedTuple):
     """One flow an artifact was reported to, with the commit that flow says built it."""
 

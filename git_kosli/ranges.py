@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from git_kosli.model import Artifact, CommitSha
+from git_kosli.model import Artifact, CommitSha, Divergence
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher
 
 
@@ -54,8 +54,8 @@ class Related:
         return self.artifact.compliant is False
 
 
-Divergences = Callable[[Sequence[tuple[CommitSha, CommitSha]]], Mapping[tuple[CommitSha, CommitSha], tuple[int, int]]]
-"""For pairs (a, b): the commits b has that a lacks, and those a has that b lacks, all counted in one call."""
+Divergences = Callable[[Sequence[tuple[CommitSha, CommitSha]]], Mapping[tuple[CommitSha, CommitSha], Divergence]]
+"""For pairs (old, new): the commits only old has and only new has, all counted in one call."""
 
 
 def relate_all(changes: Sequence[ArtifactChange], matcher: RepoMatcher, divergences: Divergences) -> list[Related]:
@@ -84,8 +84,8 @@ def _settled(change: ArtifactChange, matcher: RepoMatcher) -> Related | tuple[Co
     return left, right
 
 
-def _counted(change: ArtifactChange, left: CommitSha, right: CommitSha, counts: tuple[int, int]) -> Related:
-    ahead, behind = counts
+def _counted(change: ArtifactChange, left: CommitSha, right: CommitSha, counts: Divergence) -> Related:
+    ahead, behind = counts.new_only, counts.old_only
     relation = Relation.DIVERGED if ahead and behind else Relation.AHEAD if ahead else Relation.BEHIND
     return Related(change, relation, left, right, ahead, behind)
 

@@ -10,6 +10,7 @@ import pytest
 
 from git_kosli.git.history import GitHistory
 from git_kosli.git.repository import discover
+from git_kosli.model import Divergence
 from tests.gitrepo import GitRepo, git
 
 
@@ -56,7 +57,7 @@ def test_divergences_of_many_pairs_at_once_count_as_git_does(repo: GitRepo, grap
     assert len(counts) == len(set(pairs))
     for old, new in pairs:
         only_old, only_new = git(repo.path, "rev-list", "--count", "--left-right", f"{old}...{new}").split()
-        assert counts[(old, new)] == (int(only_new), int(only_old))
+        assert counts[(old, new)] == Divergence(old_only=int(only_old), new_only=int(only_new))
 
 
 def test_divergences_far_apart_are_counted_by_git_and_near_ones_by_the_walk(
@@ -69,7 +70,8 @@ def test_divergences_far_apart_are_counted_by_git_and_near_ones_by_the_walk(
     monkeypatch.setenv("GIT_TRACE", str(trace))
     with GitHistory(discover(repo.path)) as history:
         counts = history.divergences([far, near, near[::-1]])
-    assert counts == {far: (4_999, 0), near: (299, 0), near[::-1]: (0, 299)}
+    assert counts == {far: Divergence(old_only=0, new_only=4_999), near: Divergence(old_only=0, new_only=299),
+                      near[::-1]: Divergence(old_only=299, new_only=0)}
     assert trace.read_text().count("rev-list --count --left-right") == 1  # the far pair only
 
 

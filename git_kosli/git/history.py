@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from git_kosli.git.commit_graph import CommitGraphFile
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import ObjectTypes, RunningGit, run_git, stream_git
-from git_kosli.model import CommitSha, commit_sha_or_none
+from git_kosli.model import CommitSha, Divergence, commit_sha_or_none
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
@@ -319,15 +319,15 @@ class GitHistory:
 
     def divergences(
         self, pairs: Iterable[tuple[CommitSha, CommitSha]]
-    ) -> dict[tuple[CommitSha, CommitSha], tuple[int, int]]:
-        """For each pair (OLD, NEW): the commits NEW has that OLD lacks, and those OLD has that NEW lacks.
+    ) -> dict[tuple[CommitSha, CommitSha], Divergence]:
+        """For each pair (OLD, NEW): the commits only OLD has, and those only NEW has.
 
         A pair a few thousand commits apart (one deploy to the next: what `log` asks of every
         snapshot) is counted here, on commit-graph rows, in well under a millisecond. A pair
         farther apart (an environment far behind), or one the commit-graph lacks, is counted by
         git in C (`rev-list --count --left-right OLD...NEW`), the git processes running together.
         """
-        counts: dict[tuple[CommitSha, CommitSha], tuple[int, int]] = {}
+        counts: dict[tuple[CommitSha, CommitSha], Divergence] = {}
         by_git = []
         for pair in dict.fromkeys(pairs):
             counted = self._count_sides(*pair)
@@ -341,11 +341,11 @@ class GitHistory:
                        for old, new in batch]
             for pair, listing in zip(batch, running, strict=True):
                 old_only, new_only = listing.wait().stdout.split()
-                counts[pair] = int(new_only), int(old_only)
+                counts[pair] = Divergence(old_only=int(old_only), new_only=int(new_only))
         return counts
 
-    def _count_sides(self, old: str, new: str) -> tuple[int, int] | None:
-        """(NEW only, OLD only) from one walk down the commit-graph, or None: not both in it, or too far apart.
+    def _count_sides(self, old: str, new: str) -> Divergence | None:
+        """The commits only OLD has and only NEW has, walking the commit-graph; None: not both in it, or too far apart.
 
         Walking by generation, a commit's flags (reached from OLD, from NEW) are final when it is
         popped; once every queued commit is reached from both, nothing below can be on one side only.
@@ -386,7 +386,7 @@ class GitHistory:
                 elif known | flag != known:
                     flags[parent] = 3
                     one_side -= 1
-        return sides[2], sides[1]
+        return Divergence(old_only=sides[1], new_only=sides[2])
 
     def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
         """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`.

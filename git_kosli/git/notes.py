@@ -132,7 +132,7 @@ class NotesTree:
         walk = self._walk(of.keys())
         for sha, depth, blob in walk:  # found: its text's number packed with where it is and whether it is the same
             number = of[sha]
-            packed = -1 - (number * _STATES + 2 * depth + (blob == ids[number]))
+            packed = _pack_found(number, depth=depth, same=blob == ids[number])
             of[sha] = found.setdefault(packed, packed)
         fanout = _fanout(walk.seen + sum(1 for value in of.values() if value >= 0))
         if not walk.complete:  # notes it did not read keep their layout: do not move every note for a partial count
@@ -143,8 +143,7 @@ class NotesTree:
             if value >= 0:
                 changed[sha] = value
                 continue
-            number, state = divmod(-1 - value, _STATES)
-            depth, same = divmod(state, 2)
+            number, depth, same = _unpack_found(value)
             if same and depth == fanout:
                 continue
             changed[sha] = number
@@ -162,6 +161,22 @@ class NotesTree:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
         return {sha: texts[blob].strip() for sha, blob in blobs.items()}
+
+
+def _pack_found(number: int, *, depth: int, same: bool) -> int:
+    """A found note as one negative int: its text's number, the depth it lies at, and whether its text is the same.
+
+    Negative, so it never mistakes for a text number (a note not found); one int per distinct
+    value, shared by the commits that have it, so a million notes cost no tuple each.
+    """
+    return -1 - (number * _STATES + 2 * depth + same)
+
+
+def _unpack_found(packed: int) -> tuple[int, int, bool]:
+    """What `_pack_found` packed: the text's number, the depth, and whether the text is the same."""
+    number, state = divmod(-1 - packed, _STATES)
+    depth, same = divmod(state, 2)
+    return number, depth, bool(same)
 
 
 def read_notes(paths: RepoPaths, commits: Iterable[str]) -> dict[str, str]:
