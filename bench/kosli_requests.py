@@ -21,8 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import synthetic
 from tests.kosli_server import KosliServer
 
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-       "GIT_CONFIG_NOSYSTEM": "1"}
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 
 
 @dataclass
@@ -72,8 +75,13 @@ def bisect_requests(repo: Path, good: str, bad: str, env: dict[str, str] | None 
             subprocess.run(["git", "bisect", "reset"], cwd=repo, env=env, capture_output=True, check=False)
             server.requests.clear()
             started = time.perf_counter()
-            subprocess.run(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], cwd=repo, env=env,
-                           capture_output=True, check=True)
+            subprocess.run(
+                ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"],
+                cwd=repo,
+                env=env,
+                capture_output=True,
+                check=True,
+            )
             elapsed = time.perf_counter() - started
             return Run(elapsed, Counter(endpoint(r.path) for r in server.requests))
 
@@ -84,9 +92,11 @@ def bisect_requests(repo: Path, good: str, bad: str, env: dict[str, str] | None 
 
 def report(cold: Run, warm: Run) -> list[str]:
     """Lines for the benchmark output."""
-    return [f"# HTTP requests, cold bisect: {cold.summary()}",
-            f"# HTTP requests, warm bisect: {warm.summary()}"
-            + ("" if warm.snapshot_gets == 0 else "  <-- the warm bisect fetched snapshots again")]
+    return [
+        f"# HTTP requests, cold bisect: {cold.summary()}",
+        f"# HTTP requests, warm bisect: {warm.summary()}"
+        + ("" if warm.snapshot_gets == 0 else "  <-- the warm bisect fetched snapshots again"),
+    ]
 
 
 def main() -> None:

@@ -28,9 +28,15 @@ from tests.kosli_server import KosliServer  # noqa: E402
 WORK = Path(os.environ.get("BENCH_DIR", ROOT / ".bench"))
 VENV = WORK / "venv"
 RUNS = 5
-ENV = {**os.environ, "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
-       "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
-       "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+ENV = {
+    **os.environ,
+    "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.com",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.com",
+}
 for _name in [n for n in ENV if n.startswith("KOSLI_")]:
     del ENV[_name]  # the embedded store unless a row says otherwise
 
@@ -58,9 +64,17 @@ class Row:
     def cells(self) -> list[str]:
         ratio = f"{self.ours.median / self.base.median:.2f}x" if self.base and self.base.median else "-"
         met = "-" if self.met is None else ("yes" if self.met else "no")
-        return [self.command, self.source, self.size, f"{self.ours.median * 1000:.0f} ms",
-                f"{self.ours.peak_mb:.0f} MB", f"{self.base.median * 1000:.0f} ms" if self.base else "-", ratio,
-                self.target, met]
+        return [
+            self.command,
+            self.source,
+            self.size,
+            f"{self.ours.median * 1000:.0f} ms",
+            f"{self.ours.peak_mb:.0f} MB",
+            f"{self.base.median * 1000:.0f} ms" if self.base else "-",
+            ratio,
+            self.target,
+            met,
+        ]
 
 
 def install() -> None:
@@ -69,13 +83,31 @@ def install() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
     else:  # dependencies are there: reinstall only the package, so the figures are of this checkout
-        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-                        "--force-reinstall", str(ROOT)], check=True)
+        subprocess.run(
+            [
+                str(VENV / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--force-reinstall",
+                str(ROOT),
+            ],
+            check=True,
+        )
 
 
-def measure(command: list[str] | Callable[[], None], cwd: Path, *, env: dict[str, str] | None = None,
-            setup: Callable[[], None] | None = None, stdin: str | None = None, runs: int = RUNS,
-            warm: bool = False) -> Timing:
+def measure(
+    command: list[str] | Callable[[], None],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    setup: Callable[[], None] | None = None,
+    stdin: str | None = None,
+    runs: int = RUNS,
+    warm: bool = False,
+) -> Timing:
     """Median wall time of `runs` runs, and the peak resident memory of the command's processes.
 
     `warm`: one run first that is not counted (fills the Kosli cache).
@@ -90,13 +122,22 @@ def measure(command: list[str] | Callable[[], None], cwd: Path, *, env: dict[str
             times.append(time.perf_counter() - start)
             peaks.append(0.0)
             continue
-        probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                 "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
-                 "input=sys.stdin.read().encode()); "
-                 "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, "
-                 "r.stderr.decode()[-300:].replace(chr(10), ' '))")
-        out = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, env=env or ENV, input=stdin or "",
-                             capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
+        probe = (
+            "import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
+            "input=sys.stdin.read().encode()); "
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, "
+            "r.stderr.decode()[-300:].replace(chr(10), ' '))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *command],
+            cwd=cwd,
+            env=env or ENV,
+            input=stdin or "",
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split(maxsplit=3)
         if int(out[2]) not in (0, 1):  # 1 is a "no" answer (diff); anything else means the figure is meaningless
             raise SystemExit(f"{' '.join(command)} failed (exit {out[2]}): {out[3] if len(out) > 3 else ''}")
         if warm and run == 0:
@@ -125,6 +166,7 @@ def where_baseline(repo: Path, snapshots: list[Snapshot], sha: str) -> Callable[
 
 def diff_baseline(repo: Path, left: str, right: str) -> Callable[[], None]:
     """`git rev-list --count` both ways for the one artifact of this repository that differs."""
+
     def run() -> None:
         git(repo, "rev-list", "--count", left, f"^{right}")
         git(repo, "rev-list", "--count", right, f"^{left}")
@@ -190,12 +232,30 @@ def measure_size(size: int, rows: list[Row], notes: list[str]) -> float:
     reset = lambda: subprocess.run(["git", "bisect", "reset"], cwd=repo, env=ENV, capture_output=True)  # noqa: E731
     label = f"{size:,}"
 
-    def add(command: str, source: str, ours: Timing, base: Timing | None, target: str,
-            met: Callable[[Timing, Timing | None], bool], *, at: int | None = None) -> None:
+    def add(
+        command: str,
+        source: str,
+        ours: Timing,
+        base: Timing | None,
+        target: str,
+        met: Callable[[Timing, Timing | None], bool],
+        *,
+        at: int | None = None,
+    ) -> None:
         """One row; `at`: the size the issue sets the target for (judged there only)."""
         judged = at is None or at == size
-        _add(rows, Row(command, source, label, ours, base, target if judged else f"({target} at {at:,})",
-                       met(ours, base) if judged else None))
+        _add(
+            rows,
+            Row(
+                command,
+                source,
+                label,
+                ours,
+                base,
+                target if judged else f"({target} at {at:,})",
+                met(ours, base) if judged else None,
+            ),
+        )
 
     where_base = measure(where_baseline(repo, snapshots, target), repo, runs=1) if size <= 100_000 else None
     prod, beta = _latest_commit(snapshots, "aws-prod"), _latest_commit(snapshots, "aws-beta")
@@ -208,49 +268,110 @@ def measure_size(size: int, rows: list[Row], notes: list[str]) -> float:
             warm = source == "kosli"
             where = measure(["git", "kosli", "where", target], repo, env=env, warm=warm)
             where_store = where.median if source == "store" else where_store
-            add("where SHA", source, where, where_base, "< 1 s, faster than git",
-                lambda t, b: t.median < 1 and (b is None or t.median < b.median), at=100_000)
-            add("diff aws-prod aws-beta", source, measure(["git", "kosli", "diff", "aws-prod", "aws-beta"], repo,
-                                                          env=env, warm=warm),
-                diff_base, "within 2x", lambda t, b: b is not None and t.median <= 2 * b.median, at=100_000)
-            _add(rows, Row(f"log aws-prod ({synthetic.SNAPSHOTS} snapshots)", source, label,
-                           measure(["git", "kosli", "log", "aws-prod"], repo, env=env, warm=warm), log_base, "-", None))
+            add(
+                "where SHA",
+                source,
+                where,
+                where_base,
+                "< 1 s, faster than git",
+                lambda t, b: t.median < 1 and (b is None or t.median < b.median),
+                at=100_000,
+            )
+            add(
+                "diff aws-prod aws-beta",
+                source,
+                measure(["git", "kosli", "diff", "aws-prod", "aws-beta"], repo, env=env, warm=warm),
+                diff_base,
+                "within 2x",
+                lambda t, b: b is not None and t.median <= 2 * b.median,
+                at=100_000,
+            )
+            _add(
+                rows,
+                Row(
+                    f"log aws-prod ({synthetic.SNAPSHOTS} snapshots)",
+                    source,
+                    label,
+                    measure(["git", "kosli", "log", "aws-prod"], repo, env=env, warm=warm),
+                    log_base,
+                    "-",
+                    None,
+                ),
+            )
             line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
-            add("pre-push", source, measure(["git", "kosli", "pre-push", "origin", "url"], repo, env=env, stdin=line,
-                                            warm=warm), None, "< 300 ms", lambda t, b: t.median < 0.3, at=100_000)
-            ours = measure(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, env=env,
-                           setup=reset, warm=warm)
+            add(
+                "pre-push",
+                source,
+                measure(["git", "kosli", "pre-push", "origin", "url"], repo, env=env, stdin=line, warm=warm),
+                None,
+                "< 300 ms",
+                lambda t, b: t.median < 0.3,
+                at=100_000,
+            )
+            ours = measure(
+                ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, env=env, setup=reset, warm=warm
+            )
             add(f"bisect ({span:,} commits)", source, ours, bisect_base, "within 1.5x + 0.2 s", within_bisect_target)
             reset()
     if size == 10_000:
-        cold = measure(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo,
-                       setup=lambda: (reset(), drop()))
+        cold = measure(
+            ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, setup=lambda: (reset(), drop())
+        )
         reset()
-        add(f"first bisect ({span:,} commits, no notes yet)", "store", cold, bisect_base, "within 1.5x + 0.2 s",
-            within_bisect_target)
+        add(
+            f"first bisect ({span:,} commits, no notes yet)",
+            "store",
+            cold,
+            bisect_base,
+            "within 1.5x + 0.2 s",
+            within_bisect_target,
+        )
         timing = measure(["git", "kosli", "notes"], repo, setup=drop, runs=3)
         commits = int(git(repo, "rev-list", "--count", "refs/notes/kosli").strip())
-        add(f"notes ({len(git(repo, 'notes', '--ref=kosli', 'list').splitlines()):,} commits)", "store", timing, None,
-            "< 5 s, one notes commit", lambda t, b: t.median < 5 and commits == 1)
+        add(
+            f"notes ({len(git(repo, 'notes', '--ref=kosli', 'list').splitlines()):,} commits)",
+            "store",
+            timing,
+            None,
+            "< 5 s, one notes commit",
+            lambda t, b: t.median < 5 and commits == 1,
+        )
         notes.extend(kosli_requests.report(*kosli_requests.bisect_requests(repo, good, bad, env=ENV)))
     if size == 1_000_000:
         whole_history(repo, rows, label, bisect_base, reset, drop)
     return where_store
 
 
-def whole_history(repo: Path, rows: list[Row], label: str, bisect_base: Timing, reset: Callable[[], object],
-                  drop: Callable[[], object]) -> None:
+def whole_history(
+    repo: Path,
+    rows: list[Row],
+    label: str,
+    bisect_base: Timing,
+    reset: Callable[[], object],
+    drop: Callable[[], object],
+) -> None:
     """`git kosli notes` over every commit (written, then up to date), and a bisect among a million notes."""
     written = measure(["git", "kosli", "notes"], repo, setup=drop, runs=1)
     count = len(git(repo, "notes", "--ref=kosli", "list").splitlines())
-    _add(rows, Row(f"notes, whole history ({count:,} commits)", "store", label, written, None, "< 300 MB",
-                   written.peak_mb < 300))
+    _add(
+        rows,
+        Row(
+            f"notes, whole history ({count:,} commits)",
+            "store",
+            label,
+            written,
+            None,
+            "< 300 MB",
+            written.peak_mb < 300,
+        ),
+    )
     again = measure(["git", "kosli", "notes"], repo, runs=3)
     _add(rows, Row("notes, whole history, up to date", "store", label, again, None, "< 300 MB", again.peak_mb < 300))
     among = measure(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, setup=reset)
     reset()
-    _add(rows, Row(f"bisect among {count:,} notes", "store", label, among, bisect_base, "< 300 MB",
-                   among.peak_mb < 300))
+    _add(
+        rows, Row(f"bisect among {count:,} notes", "store", label, among, bisect_base, "< 300 MB", among.peak_mb < 300)
+    )
     drop()
 
 
@@ -270,8 +391,7 @@ def main() -> None:
     peak = max(r.ours.peak_mb for r in rows if r.size == f"{largest:,}")
     notes.append(f"# peak memory of any command at {largest:,} commits: {peak:.0f} MB (target < 300 MB)")
     if 100_000 in where and 1_000_000 in where:
-        notes.append(f"# where, 1,000,000 vs 100,000 commits: {where[1_000_000] / where[100_000]:.1f}x "
-                     f"(target <= 10x)")
+        notes.append(f"# where, 1,000,000 vs 100,000 commits: {where[1_000_000] / where[100_000]:.1f}x (target <= 10x)")
     notes.append(f"# whole benchmark: {time.perf_counter() - began:.0f} s")
     print("\n".join(notes))
     print()

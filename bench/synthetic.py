@@ -29,8 +29,9 @@ def build(path: Path, commits: int) -> list[str]:
         subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(path)], check=True)
         subprocess.run(["git", "-C", str(path), "config", "remote.origin.url", f"{URL}.git"], check=True)
         _import(path, commits)
-        subprocess.run(["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True, capture_output=True
+        )
         _seed(path)
         marker.write_text("ok\n")
     return (path / ".git" / "bench-builds").read_text().split()
@@ -48,26 +49,49 @@ def _import(path: Path, commits: int) -> None:
         message = f"commit {i}"
         if i and i % MERGE_EVERY == 0 and mark > 3:
             side = mark - 1  # the previous commit was written on the side branch
-            lines += ["commit refs/heads/main", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
-                      f"data {len(message)}", message, f"from :{main_tip}", f"merge :{side}",
-                      f"M 100644 inline f{i % 10}", "data 2", f"{i % 9}", ""]
+            lines += [
+                "commit refs/heads/main",
+                f"mark :{mark}",
+                f"committer B <b@example.com> {when} +0000",
+                f"data {len(message)}",
+                message,
+                f"from :{main_tip}",
+                f"merge :{side}",
+                f"M 100644 inline f{i % 10}",
+                "data 2",
+                f"{i % 9}",
+                "",
+            ]
             main_tip = mark
             continue
         on_side = i % MERGE_EVERY == MERGE_EVERY - 1
         branch = "side" if on_side else "main"
-        lines += [f"commit refs/heads/{branch}", f"mark :{mark}", f"committer B <b@example.com> {when} +0000",
-                  f"data {len(message)}", message]
+        lines += [
+            f"commit refs/heads/{branch}",
+            f"mark :{mark}",
+            f"committer B <b@example.com> {when} +0000",
+            f"data {len(message)}",
+            message,
+        ]
         if main_tip:
             lines.append(f"from :{main_tip}")
         lines += [f"M 100644 inline f{i % 10}", "data 2", f"{i % 9}", ""]
         if not on_side:
             main_tip = mark
     marks = path / ".git" / "bench-marks"
-    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet", f"--export-marks={marks}"],
-                   input="\n".join(lines) + "\n", text=True, check=True)
+    subprocess.run(
+        ["git", "-C", str(path), "fast-import", "--quiet", f"--export-marks={marks}"],
+        input="\n".join(lines) + "\n",
+        text=True,
+        check=True,
+    )
     shas = [line.split()[1] for line in marks.read_text().splitlines()]
-    main = subprocess.run(["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    main = subprocess.run(
+        ["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     builds = main[::BUILD_EVERY]
     (path / ".git" / "bench-builds").write_text("\n".join(builds) + "\n")
     marks.unlink()
@@ -106,5 +130,7 @@ def _seed(path: Path) -> None:
 def range_snapshots(good: str, bad: str) -> list[Snapshot]:
     """An environment `bench` whose #1 ran `good` and #2 runs `bad`: the two ends of a bisect."""
     env = EnvName("bench")
-    return [Snapshot(SnapshotRef(env, 1), 1_700_000_000.0, (_artifact(good),)),
-            Snapshot(SnapshotRef(env, 2), 1_700_000_600.0, (_artifact(bad),))]
+    return [
+        Snapshot(SnapshotRef(env, 1), 1_700_000_000.0, (_artifact(good),)),
+        Snapshot(SnapshotRef(env, 2), 1_700_000_600.0, (_artifact(bad),)),
+    ]

@@ -52,13 +52,30 @@ def _remember(name: str, value: str | None = None) -> Any:
 def terminal_options() -> list[click.Option]:
     """`--color[=WHEN]`, `--no-color` and `--no-pager`, accepted by every command as by git's."""
     return [
-        click.Option(["--color"], metavar="[=WHEN]", type=click.Choice(["auto", "always", "never"]), is_flag=False,
-                     flag_value="always", expose_value=False, callback=_remember("color"),
-                     help="Colour the output: auto (as color.kosli / color.ui say), always or never."),
-        click.Option(["--no-color"], is_flag=True, expose_value=False, callback=_remember("color", "never"),
-                     help="Same as --color=never."),
-        click.Option(["--no-pager"], is_flag=True, expose_value=False, callback=_remember("no-pager"),
-                     help="Do not pipe long output into the pager. These three options work on every command."),
+        click.Option(
+            ["--color"],
+            metavar="[=WHEN]",
+            type=click.Choice(["auto", "always", "never"]),
+            is_flag=False,
+            flag_value="always",
+            expose_value=False,
+            callback=_remember("color"),
+            help="Colour the output: auto (as color.kosli / color.ui say), always or never.",
+        ),
+        click.Option(
+            ["--no-color"],
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("color", "never"),
+            help="Same as --color=never.",
+        ),
+        click.Option(
+            ["--no-pager"],
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("no-pager"),
+            help="Do not pipe long output into the pager. These three options work on every command.",
+        ),
     ]
 
 
@@ -92,21 +109,29 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="git kosli", message="%(prog)s version %(version)s")
-@click.option("--source", type=click.Choice(["kosli", "local"]),
-              help="Read Kosli (default when an org is set) or the embedded store.")
+@click.option(
+    "--source",
+    type=click.Choice(["kosli", "local"]),
+    help="Read Kosli (default when an org is set) or the embedded store.",
+)
 @click.option("--org", metavar="ORG", help="The Kosli organization (default: KOSLI_ORG, kosli.org).")
-@click.option("--host", metavar="URL", help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com).")
+@click.option(
+    "--host", metavar="URL", help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com)."
+)
 @click.option("--offline", is_flag=True, help="Answer from the cache of what was fetched before; no requests.")
 @click.option("--debug", is_flag=True, help="Print each request to Kosli (method, URL, status, time) on stderr.")
 @click.pass_context
-def cli(
-    ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool
-) -> None:
+def cli(ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool) -> None:
     """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
     from git_kosli.context import AppContext
 
-    options = {"source": source, "org": org, "host": host, "debug": "true" if debug else None,
-               "offline": "true" if offline else None}
+    options = {
+        "source": source,
+        "org": org,
+        "host": host,
+        "debug": "true" if debug else None,
+        "offline": "true" if offline else None,
+    }
     terminal = ctx.meta.setdefault(TERMINAL, {})
     ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options, terminal=terminal)
     ctx.call_on_close(ctx.obj.close)
@@ -176,6 +201,7 @@ def _report_bug() -> int:
     with tempfile.NamedTemporaryFile("w", prefix="git-kosli-crash-", suffix=".txt", delete=False) as log:
         traceback.print_exc(file=log)
     error = sys.exc_info()[1]
-    click.echo(f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}",
-               err=True)
+    click.echo(
+        f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}", err=True
+    )
     return ExitCode.FATAL

@@ -54,8 +54,12 @@ class AppContext:
 
         pager = pager_command(self.environ, cwd=str(self.cwd), enabled=self._paging_enabled) if long else None
         choice = self.terminal.get("color")
-        colour = want_color(str(choice) if choice else None, self.environ,
-                            stdout_tty=pager is not None or sys.stdout.isatty(), config=self._any_config)
+        colour = want_color(
+            str(choice) if choice else None,
+            self.environ,
+            stdout_tty=pager is not None or sys.stdout.isatty(),
+            config=self._any_config,
+        )
         shown = paint(text) if colour else text
         if pager is None:
             click.echo(shown, color=colour)  # click would strip the colour from a pipe; git's choice stands
@@ -174,8 +178,12 @@ class AppContext:
         from git_kosli.deployments import environment_statuses
         from git_kosli.sources import load_histories
 
-        return environment_statuses(load_histories(self.source, envs), revision=revision,
-                                    commit_of=self.matcher.commit_of, divergences=self.history.divergences)
+        return environment_statuses(
+            load_histories(self.source, envs),
+            revision=revision,
+            commit_of=self.matcher.commit_of,
+            divergences=self.history.divergences,
+        )
 
     def _keep(self, resource: _T) -> _T:
         self._closers.append(resource)

@@ -86,8 +86,12 @@ def _history() -> list[DemoCommit]:
         c("c13", "faster-start", "Start containers in parallel", {"start.py": "PARALLEL = 4\n"}),
         c("c14", "faster-start", CULPRIT_MESSAGE, {"runner.py": BAD_RUNNER}),
         c("c15", "faster-start", "Reuse warm containers", {"start.py": "PARALLEL = 4\nWARM = True\n"}),
-        c("c16", "main", "Fix a typo in the README",
-          {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run.\n"}),
+        c(
+            "c16",
+            "main",
+            "Fix a typo in the README",
+            {"README.md": "# runner\n\nRuns code in a sandbox.\n\nPOST /run.\n"},
+        ),
         c("c17", "main", "Merge branch 'faster-start'", merge="c15"),
         c("c18", "main", "Add a metrics endpoint", {"metrics.py": "def scrape():\n    return {}\n"}),
         c("c19", "main", "Raise the default memory limit", {"limits.toml": "memory = '1G'\ncpus = 1\n"}),
@@ -112,14 +116,17 @@ class Demo:
 def build(path: Path) -> Demo:
     """Create the demo repository and its store at `path` (which must not exist or be empty)."""
     path.mkdir(parents=True, exist_ok=True)
-    repository.create(path, {
-        "user.name": "Demo Developer",
-        "user.email": "developer@example.com",
-        "remote.origin.url": f"{ORG_URL}/runner.git",
-        "remote.origin.fetch": "+refs/heads/*:refs/remotes/origin/*",
-        "notes.displayRef": "refs/notes/kosli",
-        "kosli.source": "local",  # the demo's story is in its embedded store, whatever org is configured
-    })
+    repository.create(
+        path,
+        {
+            "user.name": "Demo Developer",
+            "user.email": "developer@example.com",
+            "remote.origin.url": f"{ORG_URL}/runner.git",
+            "remote.origin.fetch": "+refs/heads/*:refs/remotes/origin/*",
+            "notes.displayRef": "refs/notes/kosli",
+            "kosli.source": "local",  # the demo's story is in its embedded store, whatever org is configured
+        },
+    )
     commits = _import_history(path)
     repository.checkout(path, "main")
     with Store(store_path(path / ".git")) as store:

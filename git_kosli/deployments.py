@@ -47,8 +47,10 @@ def environment_statuses(
     divergences: Divergences,
 ) -> list[EnvStatus]:
     """Each environment's status against one revision; the counts of every running commit come from one call."""
-    running = {env: [(a, c) for a in history[-1].artifacts if (c := commit_of(a)) is not None] if history else []
-               for env, history in histories.items()}
+    running = {
+        env: [(a, c) for a in history[-1].artifacts if (c := commit_of(a)) is not None] if history else []
+        for env, history in histories.items()
+    }
     pairs = [(commit, revision) for found in running.values() for _, commit in found]
     counts = divergences(pairs)
     statuses = []
@@ -57,15 +59,24 @@ def environment_statuses(
             statuses.append(EnvStatus(env, None, (), (), ()))
             continue
         latest = history[-1]
-        statuses.append(EnvStatus(
-            env,
-            latest,
-            tuple(Running(commit, artifact, _running_since(history, commit, commit_of),
-                          behind=counts[(commit, revision)].new_only, ahead=counts[(commit, revision)].old_only)
-                  for artifact, commit in running[env]),
-            tuple(a for a in latest.artifacts if a.rogue),
-            tuple(a for a in latest.artifacts if a.compliant is False),
-        ))
+        statuses.append(
+            EnvStatus(
+                env,
+                latest,
+                tuple(
+                    Running(
+                        commit,
+                        artifact,
+                        _running_since(history, commit, commit_of),
+                        behind=counts[(commit, revision)].new_only,
+                        ahead=counts[(commit, revision)].old_only,
+                    )
+                    for artifact, commit in running[env]
+                ),
+                tuple(a for a in latest.artifacts if a.rogue),
+                tuple(a for a in latest.artifacts if a.compliant is False),
+            )
+        )
     return statuses
 
 

@@ -121,8 +121,9 @@ def builds(
             for artifact in snapshot.artifacts:
                 commit = commit_of(artifact)
                 if commit is not None and commit not in found:
-                    found[commit] = Build(commit, artifact.name, artifact.fingerprint, artifact.flow,
-                                          artifact.display_name)
+                    found[commit] = Build(
+                        commit, artifact.name, artifact.fingerprint, artifact.flow, artifact.display_name
+                    )
     return found
 
 

@@ -18,7 +18,7 @@ from git_kosli import __version__
 SHARED = frozenset({"color", "no_color", "no_pager"})  # every command takes them; listed once, under OPTIONS
 EXIT_STATUS = (
     ("0", "Success."),
-    ("1", "A \"no\" answer: the snapshots differ (diff), the commit is not running (where)."),
+    ("1", 'A "no" answer: the snapshots differ (diff), the commit is not running (where).'),
     ("128", "A fatal error, printed as one line starting with fatal:."),
     ("129", "A usage error, printed with the command's usage line."),
 )
@@ -47,8 +47,11 @@ def render(root: click.Group) -> str:
         ".SH SYNOPSIS",
         ".nf",
         r"\fBgit kosli\fR [\fIOPTIONS\fR] \fICOMMAND\fR [\fIARGS\fR]",
-        *(rf"\fBgit kosli {name}\fR {_escape(_arguments(command, sub))}" for name, command, sub in commands(root, ctx)
-          if not isinstance(command, click.Group)),
+        *(
+            rf"\fBgit kosli {name}\fR {_escape(_arguments(command, sub))}"
+            for name, command, sub in commands(root, ctx)
+            if not isinstance(command, click.Group)
+        ),
         ".fi",
         ".SH DESCRIPTION",
         *_paragraphs(root.help or ""),

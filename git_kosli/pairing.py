@@ -60,8 +60,8 @@ def diff_snapshots(*, old: Snapshot, new: Snapshot) -> list[ArtifactChange]:
             changes.append(ArtifactChange(Change.UNCHANGED, artifact, twin))
         for before, after in zip(olds, news, strict=False):
             changes.append(ArtifactChange(Change.CHANGED, before, after))
-        changes += [ArtifactChange(Change.EXITED, a, None) for a in olds[len(news):]]
-        changes += [ArtifactChange(Change.STARTED, None, a) for a in news[len(olds):]]
+        changes += [ArtifactChange(Change.EXITED, a, None) for a in olds[len(news) :]]
+        changes += [ArtifactChange(Change.STARTED, None, a) for a in news[len(olds) :]]
     return changes
 
 

@@ -33,5 +33,6 @@ def json_option(command: _F) -> _F:
 
 def env_option(command: _F) -> _F:
     """`--env ENV`, repeatable: only these environments (passed as `envs`)."""
-    return click.option("--env", "envs", multiple=True, metavar="ENV",
-                        help="Only this environment (repeatable).")(command)
+    return click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")(
+        command
+    )

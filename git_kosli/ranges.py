@@ -63,8 +63,10 @@ def relate_all(changes: Sequence[ArtifactChange], matcher: RepoMatcher, divergen
     settled = [_settled(change, matcher) for change in changes]
     pairs = [item for item in settled if isinstance(item, tuple)]
     counts = divergences(pairs)
-    return [item if isinstance(item, Related) else _counted(change, *item, counts[item])
-            for change, item in zip(changes, settled, strict=True)]
+    return [
+        item if isinstance(item, Related) else _counted(change, *item, counts[item])
+        for change, item in zip(changes, settled, strict=True)
+    ]
 
 
 def _settled(change: ArtifactChange, matcher: RepoMatcher) -> Related | tuple[CommitSha, CommitSha]:

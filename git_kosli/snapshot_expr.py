@@ -107,12 +107,14 @@ def parse(text: str) -> SnapshotExpr:
     """
     match = _ENV_PREFIX.match(text)
     if not match:
-        reason = "environment name is missing" if not text or text[0] in "#~@" else (
-            "an environment name starts with a letter or digit"
+        reason = (
+            "environment name is missing"
+            if not text or text[0] in "#~@"
+            else ("an environment name starts with a letter or digit")
         )
         raise SnapshotExprError(text, 1, reason)
     env = EnvName(match.group())
-    rest = text[match.end():]
+    rest = text[match.end() :]
     column = match.end() + 1
     if not rest:
         return Latest(env)

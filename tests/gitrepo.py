@@ -72,9 +72,19 @@ class GitRepo:
         """`count` commits on main, oldest first, made by one fast-import (thousands of `git commit` take minutes)."""
         stream = []
         for i in range(1, count + 1):
-            stream += ["commit refs/heads/main", f"mark :{i}", f"committer T <t@example.com> {EPOCH + i} +0000",
-                       f"data {len(str(i))}", str(i), *([f"from :{i - 1}"] if i > 1 else []),
-                       "M 100644 inline f", f"data {len(str(i))}", str(i), ""]
-        subprocess.run(["git", "fast-import", "--quiet"], cwd=self.path, input="\n".join(stream) + "\n", text=True,
-                       check=True)
+            stream += [
+                "commit refs/heads/main",
+                f"mark :{i}",
+                f"committer T <t@example.com> {EPOCH + i} +0000",
+                f"data {len(str(i))}",
+                str(i),
+                *([f"from :{i - 1}"] if i > 1 else []),
+                "M 100644 inline f",
+                f"data {len(str(i))}",
+                str(i),
+                "",
+            ]
+        subprocess.run(
+            ["git", "fast-import", "--quiet"], cwd=self.path, input="\n".join(stream) + "\n", text=True, check=True
+        )
         return [CommitSha(sha) for sha in git(self.path, "rev-list", "--reverse", "main").split()]

@@ -110,12 +110,18 @@ class KosliServer:
                 listed = self.flow_artifacts.setdefault(entry.flow, [])
                 if any(item["fingerprint"] == artifact.fingerprint for item in listed):
                     continue
-                listed.insert(0, {  # newest first, as Kosli lists them
-                    "fingerprint": artifact.fingerprint, "filename": artifact.name,
-                    "git_commit": entry.git_commit, "commit_url": entry.commit_url or "",
-                    "build_url": "https://ci.example/build", "state": "COMPLIANT",
-                    "created_at": snapshot.timestamp - 60,
-                })
+                listed.insert(
+                    0,
+                    {  # newest first, as Kosli lists them
+                        "fingerprint": artifact.fingerprint,
+                        "filename": artifact.name,
+                        "git_commit": entry.git_commit,
+                        "commit_url": entry.commit_url or "",
+                        "build_url": "https://ci.example/build",
+                        "state": "COMPLIANT",
+                        "created_at": snapshot.timestamp - 60,
+                    },
+                )
 
     def fail(self, path_part: str, *faults: Fault) -> None:
         """Queue faults for the next requests whose path contains `path_part`."""
@@ -171,14 +177,26 @@ class KosliServer:
         if "page" not in query and "per_page" not in query:
             return items
         page, headers = _page(items, query)
-        return {"page": int(headers["X-Current-Page"]), "per_page": int(headers["X-Per-Page"]),
-                "total_pages": int(headers["X-Total-Pages"]), "total_count": len(items), "environments": page}
+        return {
+            "page": int(headers["X-Current-Page"]),
+            "per_page": int(headers["X-Per-Page"]),
+            "total_pages": int(headers["X-Total-Pages"]),
+            "total_count": len(items),
+            "environments": page,
+        }
 
     def _environment(self, env: str) -> dict[str, Any]:
         history = self._history(env)
-        return {"org": self.org, "name": env, "type": history[-1]["type"] if history else "ECS", "description": "",
-                "last_modified_at": history[-1]["timestamp"] if history else 0.0,
-                "last_reported_at": history[-1]["timestamp"] if history else None, "state": None, "tags": {}}
+        return {
+            "org": self.org,
+            "name": env,
+            "type": history[-1]["type"] if history else "ECS",
+            "description": "",
+            "last_modified_at": history[-1]["timestamp"] if history else 0.0,
+            "last_reported_at": history[-1]["timestamp"] if history else None,
+            "state": None,
+            "tags": {},
+        }
 
     def _history(self, env: str) -> list[dict[str, Any]]:
         if env not in self.snapshots:
@@ -187,8 +205,16 @@ class KosliServer:
 
     def _summaries(self, env: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         history = self._history(env)
-        items = [{"index": s["index"], "from": s["timestamp"], "to": s["next_snapshot_timestamp"] or 0.0,
-                  "compliant": s["compliant"], "duration": 60.0} for s in history]
+        items = [
+            {
+                "index": s["index"],
+                "from": s["timestamp"],
+                "to": s["next_snapshot_timestamp"] or 0.0,
+                "compliant": s["compliant"],
+                "duration": 60.0,
+            }
+            for s in history
+        ]
         if _one(query, "reverse") != "true":
             items.reverse()
         return _page(items, query)[0]
@@ -197,8 +223,11 @@ class KosliServer:
         history = self._history(env)
         index = resolve_expression(expr, [s["timestamp"] for s in history])
         if not 1 <= index <= len(history):
-            raise Fail(404, f"Org: '{self.org}'. Snapshot '{env}{expr}' resolves to '{env}#{index}'. "
-                            f"len(snapshots) == {len(history)}. Indexes are 1-based")
+            raise Fail(
+                404,
+                f"Org: '{self.org}'. Snapshot '{env}{expr}' resolves to '{env}#{index}'. "
+                f"len(snapshots) == {len(history)}. Indexes are 1-based",
+            )
         return history[index - 1]
 
     def _events(self, env: str, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -216,45 +245,75 @@ class KosliServer:
         for item in self._flow_listing(flow):
             if item["fingerprint"].startswith(fingerprint):
                 return {**item, "flow_name": flow, "running": self._running(item["fingerprint"])}
-        raise Fail(404, f"Artifact with fingerprint '{fingerprint}' does not exist in flow '{flow}' "
-                        f"belonging to organization '{self.org}'")
+        raise Fail(
+            404,
+            f"Artifact with fingerprint '{fingerprint}' does not exist in flow '{flow}' "
+            f"belonging to organization '{self.org}'",
+        )
 
     def _running(self, fingerprint: str) -> list[dict[str, Any]]:
-        return [{"environment_name": env, "snapshot_index": h[-1]["index"]} for env, h in self.snapshots.items()
-                if any(a["fingerprint"] == fingerprint and a["annotation"]["now"] > 0 for a in h[-1]["artifacts"])]
+        return [
+            {"environment_name": env, "snapshot_index": h[-1]["index"]}
+            for env, h in self.snapshots.items()
+            if any(a["fingerprint"] == fingerprint and a["annotation"]["now"] > 0 for a in h[-1]["artifacts"])
+        ]
 
     def _search(self, value: str) -> dict[str, Any]:
         if len(value) < 5 or not re.fullmatch(r"[0-9a-f]+", value):
             raise Fail(400, f"'{value}' has non-hex characters or is too short")
-        hits = [(flow, i) for flow, items in self.flow_artifacts.items() for i in items
-                if i["fingerprint"].startswith(value) or (i["git_commit"] or "").startswith(value)]
+        hits = [
+            (flow, i)
+            for flow, items in self.flow_artifacts.items()
+            for i in items
+            if i["fingerprint"].startswith(value) or (i["git_commit"] or "").startswith(value)
+        ]
         if not hits:
             raise Fail(404, f"No matches for '{value}'.")
-        return {"resolved_to": {"type": "commit" if hits[0][1]["git_commit"].startswith(value) else "fingerprint"},
-                "artifacts": [{**i, "flow": flow, "has_provenance": True,
-                               "running_in": [r["environment_name"] for r in self._running(i["fingerprint"])]}
-                              for flow, i in hits]}
+        return {
+            "resolved_to": {"type": "commit" if hits[0][1]["git_commit"].startswith(value) else "fingerprint"},
+            "artifacts": [
+                {
+                    **i,
+                    "flow": flow,
+                    "has_provenance": True,
+                    "running_in": [r["environment_name"] for r in self._running(i["fingerprint"])],
+                }
+                for flow, i in hits
+            ],
+        }
 
     def _diff(self, left: str, right: str) -> dict[str, Any]:
         one, two = (self._by_snappish(s) for s in (left, right))
         fps1, fps2 = ({a["fingerprint"] for a in s["artifacts"] if a["annotation"]["now"]} for s in (one, two))
-        info = [{"fingerprint": a["fingerprint"], "name": a["name"], "flow": a["flow_name"],
-                 "commit_url": a["commit_url"]}
-                for s in (one, two) for a in s["artifacts"]]
-        return {"snappish1": {"snapshot_id": left, "artifacts": [i for i in info if i["fingerprint"] in fps1 - fps2]},
-                "snappish2": {"snapshot_id": right, "artifacts": [i for i in info if i["fingerprint"] in fps2 - fps1]},
-                "changed": {"artifacts": []}, "not-changed": {"artifacts": []}}
+        info = [
+            {"fingerprint": a["fingerprint"], "name": a["name"], "flow": a["flow_name"], "commit_url": a["commit_url"]}
+            for s in (one, two)
+            for a in s["artifacts"]
+        ]
+        return {
+            "snappish1": {"snapshot_id": left, "artifacts": [i for i in info if i["fingerprint"] in fps1 - fps2]},
+            "snappish2": {"snapshot_id": right, "artifacts": [i for i in info if i["fingerprint"] in fps2 - fps1]},
+            "changed": {"artifacts": []},
+            "not-changed": {"artifacts": []},
+        }
 
     def _by_snappish(self, text: str) -> dict[str, Any]:
         env = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
         name = env.group() if env else text
-        return self._snapshot(name, text[len(name):] or "-1")
+        return self._snapshot(name, text[len(name) :] or "-1")
 
     def _live(self, repo: str) -> dict[str, Any]:
-        live = [{"environment_id": env, "artifact_id": a["fingerprint"], "artifact_name": a["name"],
-                 "snapshot_index": h[-1]["index"]}
-                for env, h in self.snapshots.items() for a in h[-1]["artifacts"]
-                if a["annotation"]["now"] and repo in (a["commit_url"] or "")]
+        live = [
+            {
+                "environment_id": env,
+                "artifact_id": a["fingerprint"],
+                "artifact_name": a["name"],
+                "snapshot_index": h[-1]["index"],
+            }
+            for env, h in self.snapshots.items()
+            for a in h[-1]["artifacts"]
+            if a["annotation"]["now"] and repo in (a["commit_url"] or "")
+        ]
         return {"live_artifacts": live}
 
 
@@ -265,9 +324,13 @@ def _one(query: dict[str, list[str]], name: str) -> str:
 def _page(items: Sequence[Any], query: dict[str, list[str]]) -> tuple[list[Any], dict[str, str]]:
     page, per_page = int(_one(query, "page") or 1), int(_one(query, "per_page") or 15)
     total = max(1, -(-len(items) // per_page))
-    headers = {"X-Total-Count": str(len(items)), "X-Per-Page": str(per_page),
-               "X-Current-Page": str(page), "X-Total-Pages": str(total)}
-    return list(items[(page - 1) * per_page: page * per_page]), headers
+    headers = {
+        "X-Total-Count": str(len(items)),
+        "X-Per-Page": str(per_page),
+        "X-Current-Page": str(page),
+        "X-Total-Pages": str(total),
+    }
+    return list(items[(page - 1) * per_page : page * per_page]), headers
 
 
 def resolve_expression(expr: str, timestamps: Sequence[float], now: float | None = None) -> int:
@@ -302,23 +365,45 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
     for artifact in snapshot.artifacts:
         was = before.pop(artifact.fingerprint, {"annotation": {"now": 0}})["annotation"]["now"]
         kind = "unchanged" if was == artifact.instances else ("started-compliant" if was == 0 else "changed")
-        flows = [{"flow_name": p.flow, "trail_name": p.git_commit or "", "git_commit": p.git_commit or "",
-                  "commit_url": p.commit_url or "", "deployment_diff": {}, "artifact_compliance_in_flow": True}
-                 for p in artifact.provenance]
-        artifacts.append({
-            "name": artifact.name, "fingerprint": artifact.fingerprint, "compliant": artifact.compliant,
-            "deployments": [], "policy_decisions": [], "reasons_for_incompliance": [],
-            "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [],
-            "pods": None,
-            "annotation": {"type": kind, "was": was, "now": artifact.instances},
-            "flow_name": flows[0]["flow_name"] if flows else "", "git_commit": flows[0]["git_commit"] if flows else "",
-            "commit_url": flows[0]["commit_url"] if flows else "", "flows": flows,
-        })
+        flows = [
+            {
+                "flow_name": p.flow,
+                "trail_name": p.git_commit or "",
+                "git_commit": p.git_commit or "",
+                "commit_url": p.commit_url or "",
+                "deployment_diff": {},
+                "artifact_compliance_in_flow": True,
+            }
+            for p in artifact.provenance
+        ]
+        artifacts.append(
+            {
+                "name": artifact.name,
+                "fingerprint": artifact.fingerprint,
+                "compliant": artifact.compliant,
+                "deployments": [],
+                "policy_decisions": [],
+                "reasons_for_incompliance": [],
+                "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [],
+                "pods": None,
+                "annotation": {"type": kind, "was": was, "now": artifact.instances},
+                "flow_name": flows[0]["flow_name"] if flows else "",
+                "git_commit": flows[0]["git_commit"] if flows else "",
+                "commit_url": flows[0]["commit_url"] if flows else "",
+                "flows": flows,
+            }
+        )
     for gone in before.values():
         artifacts.append({**gone, "annotation": {"type": "exited", "was": gone["annotation"]["now"], "now": 0}})
     return {
-        "index": snapshot.index, "is_latest": True, "next_snapshot_timestamp": None, "timestamp": snapshot.timestamp,
-        "type": env_type, "compliant": snapshot.compliant, "artifacts": artifacts, "applied_policies": [],
+        "index": snapshot.index,
+        "is_latest": True,
+        "next_snapshot_timestamp": None,
+        "timestamp": snapshot.timestamp,
+        "type": env_type,
+        "compliant": snapshot.compliant,
+        "artifacts": artifacts,
+        "applied_policies": [],
         "artifact_compliance_count": {"true": len(artifacts), "false": 0, "null": 0},
         "html_url": f"https://app.kosli.com/acme/environments/{snapshot.env}/snapshots/{snapshot.index}",
     }
@@ -334,11 +419,19 @@ def events_json(env: str, body: dict[str, Any]) -> Iterable[dict[str, Any]]:
         verb = "stopped" if note["now"] == 0 else "started" if note["was"] == 0 else "changed"
         count = max(note["now"], note["was"])
         yield {
-            "environment_name": env, "snapshot_index": body["index"], "artifact_name": artifact["name"],
-            "sha256": artifact["fingerprint"], "reported_at": body["timestamp"], "type": note["type"],
+            "environment_name": env,
+            "snapshot_index": body["index"],
+            "artifact_name": artifact["name"],
+            "sha256": artifact["fingerprint"],
+            "reported_at": body["timestamp"],
+            "type": note["type"],
             "description": f"{count} instances {verb} running (from {note['was']} to {note['now']})",
-            "pipeline": artifact["flow_name"], "deployments": [], "flows": flows,
-            "artifact_compliance": artifact["compliant"], "snapshot_compliance": body["compliant"], "code_diff": None,
+            "pipeline": artifact["flow_name"],
+            "deployments": [],
+            "flows": flows,
+            "artifact_compliance": artifact["compliant"],
+            "snapshot_compliance": body["compliant"],
+            "code_diff": None,
         }
 
 
@@ -394,4 +487,3 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
             server.timeline.append(("answered", urlsplit(self.path).path))
 
     return Handler
-

@@ -48,8 +48,9 @@ test ! -e bug.txt
     return script
 
 
-def test_run_deployed_finds_the_bad_build_then_the_culprit(deployed: list[str], repo: GitRepo, run_cli,
-                                                          tmp_path: Path) -> None:
+def test_run_deployed_finds_the_bad_build_then_the_culprit(
+    deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path
+) -> None:
     log = tmp_path / "probe.log"
     started = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     assert started.exit_code == 0, started.stderr
@@ -92,7 +93,7 @@ def test_marks_by_hand_propose_builds_then_git_takes_over(deployed: list[str], r
     assert f"{deployed[CULPRIT]} is the first bad commit" in out
     built_phase = [i for i in proposed if i in BUILT_AT]
     assert proposed[: len(built_phase)] == built_phase, "every build is proposed before any unbuilt commit"
-    assert set(proposed[len(built_phase):]) <= {10, 11}
+    assert set(proposed[len(built_phase) :]) <= {10, 11}
 
 
 def test_view_shows_the_remaining_candidates_and_the_phase(deployed: list[str], repo: GitRepo, run_cli) -> None:
@@ -136,8 +137,9 @@ def test_run_stops_on_128_and_leaves_the_bisect(deployed: list[str], repo: GitRe
     assert (repo.path / ".git" / "BISECT_START").exists()
 
 
-def test_verify_refuses_when_the_old_end_is_already_bad(deployed: list[str], repo: GitRepo, run_cli,
-                                                        tmp_path: Path) -> None:
+def test_verify_refuses_when_the_old_end_is_already_bad(
+    deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path
+) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     always_bad = tmp_path / "bad.sh"
     always_bad.write_text("#!/bin/sh\nexit 1\n")
@@ -147,8 +149,10 @@ def test_verify_refuses_when_the_old_end_is_already_bad(deployed: list[str], rep
     result = run_cli("bisect", "run", "--verify", "--deployed", str(always_bad), cwd=repo.path)
 
     assert result.exit_code == 128
-    assert result.stderr == (f"fatal: --verify: the old end {deployed[0][:12]} (aws-beta#1) is bad, not good, "
-                             f"by '{always_bad}'; nothing was marked\n")
+    assert result.stderr == (
+        f"fatal: --verify: the old end {deployed[0][:12]} (aws-beta#1) is bad, not good, "
+        f"by '{always_bad}'; nothing was marked\n"
+    )
     assert git(repo.path, "for-each-ref", "refs/bisect/") == before
 
 
@@ -176,8 +180,10 @@ def test_only_the_ends_were_built(repo: GitRepo, run_cli, tmp_path: Path) -> Non
 
     out = run_probe(repo, run_cli, tmp_path, "aws-beta#1", "aws-beta#2")
 
-    assert (f"Narrowed to two consecutive builds: last good build {commits[0][:7]}, first bad build "
-            f"{commits[5][:7]}, 4 unbuilt commits between") in out
+    assert (
+        f"Narrowed to two consecutive builds: last good build {commits[0][:7]}, first bad build "
+        f"{commits[5][:7]}, 4 unbuilt commits between"
+    ) in out
     assert "steps: 0 on builds, " in out
     assert f"culprit: {commits[3]} bug" in out
 
@@ -207,8 +213,11 @@ def test_merges_whose_side_branch_was_never_built(repo: GitRepo, run_cli, tmp_pa
     built_mid = repo.commit("c1")
     merge = repo.merge("side")
     top = repo.commit("c2")
-    seed(repo.path, *history("aws-beta", [[artifact(base, url=URL)], [artifact(top, url=URL)]]),
-         *history("staging", [[artifact(built_mid, url=URL)], [artifact(merge, url=URL)]]))
+    seed(
+        repo.path,
+        *history("aws-beta", [[artifact(base, url=URL)], [artifact(top, url=URL)]]),
+        *history("staging", [[artifact(built_mid, url=URL)], [artifact(merge, url=URL)]]),
+    )
 
     out = run_probe(repo, run_cli, tmp_path, "aws-beta#1", "aws-beta#2")
 
@@ -244,8 +253,9 @@ def test_a_linked_worktree_keeps_its_own_session(deployed: list[str], repo: GitR
     assert not (repo.path / ".git" / "BISECT_START").exists()
 
 
-def test_resumed_from_another_shell_and_mixed_with_plain_git_marks(deployed: list[str], repo: GitRepo,
-                                                                   tmp_path: Path) -> None:
+def test_resumed_from_another_shell_and_mixed_with_plain_git_marks(
+    deployed: list[str], repo: GitRepo, tmp_path: Path
+) -> None:
     from tests.conftest import git_kosli
 
     assert git_kosli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path).returncode == 0
@@ -268,8 +278,10 @@ def test_a_bare_repository_moves_bisect_head(deployed: list[str], repo: GitRepo,
     builds = [artifact(deployed[i], url=URL) for i in BUILT_AT]
     seed(bare, *history("aws-beta", [[builds[0]], [builds[-1]]]), *history("staging", [[b] for b in builds]))
     script = tmp_path / "probe-bare.sh"
-    script.write_text('#!/bin/sh\n'  # the artifact's commit while testing builds, then what git bisect points at
-                      'git cat-file -e "${KOSLI_GIT_COMMIT:-BISECT_HEAD}:bug.txt" 2>/dev/null && exit 1\nexit 0\n')
+    script.write_text(
+        "#!/bin/sh\n"  # the artifact's commit while testing builds, then what git bisect points at
+        'git cat-file -e "${KOSLI_GIT_COMMIT:-BISECT_HEAD}:bug.txt" 2>/dev/null && exit 1\nexit 0\n'
+    )
     script.chmod(0o755)
 
     started = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=bare)
@@ -283,8 +295,9 @@ def test_a_bare_repository_moves_bisect_head(deployed: list[str], repo: GitRepo,
 
 
 @pytest.mark.parametrize("content", ['{"version": 99, "phase": "built"}', "{not json", '{"version": 1, "phase": "x"}'])
-def test_state_of_another_version_or_damaged_is_refused_by_name(deployed: list[str], repo: GitRepo, run_cli,
-                                                                content: str) -> None:
+def test_state_of_another_version_or_damaged_is_refused_by_name(
+    deployed: list[str], repo: GitRepo, run_cli, content: str
+) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     state = repo.path / ".git" / "kosli" / "bisect.json"
     state.write_text(content)

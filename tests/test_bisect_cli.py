@@ -72,19 +72,32 @@ def test_table_and_json_name_where_each_commit_ran_and_the_first_build(
     expected = git(repo.path, "rev-list", f"{merged['a']}..{merged['d']}").split()
     assert [c["commit"] for c in doc["commits"]] == expected  # children first, as git lists them
     assert doc["old"] == "aws-beta#1" and doc["new"] == "aws-beta#2"
-    assert doc["artifact"] == {"name": f"registry.example/web:{merged['d'][:7]}", "flow": "web-ci",
-                               "old_commit": merged["a"], "new_commit": merged["d"]}
+    assert doc["artifact"] == {
+        "name": f"registry.example/web:{merged['d'][:7]}",
+        "flow": "web-ci",
+        "old_commit": merged["a"],
+        "new_commit": merged["d"],
+    }
     assert doc["candidates"] == len(expected) == 6
     assert doc["steps"] == 3
     assert doc["other_changes"] == [
-        {"name": "registry.example/db:fffffff", "flow": "db-ci", "change": "started", "old_commit": None,
-         "new_commit": None, "repository": "other"}
+        {
+            "name": "registry.example/db:fffffff",
+            "flow": "db-ci",
+            "change": "started",
+            "old_commit": None,
+            "new_commit": None,
+            "repository": "other",
+        }
     ]
     by_commit = {c["commit"]: c for c in doc["commits"]}
     assert [(e["environment"], e["first"], e["last"]) for e in by_commit[merged["d"]]["environments"]] == [
-        ("aws-beta", 2, 2), ("staging", 4, 4)]
+        ("aws-beta", 2, 2),
+        ("staging", 4, 4),
+    ]
     assert [(e["environment"], e["first"], e["last"]) for e in by_commit[merged["c"]]["environments"]] == [
-        ("staging", 2, 3)]
+        ("staging", 2, 3)
+    ]
     assert by_commit[merged["c"]]["first_build"] is None
     # b, s1, s2 were never built: c contains b but not the side branch, which only the merge brings
     assert by_commit[merged["b"]]["first_build"]["git_commit"] == merged["c"]
@@ -115,8 +128,9 @@ def test_notes_hold_the_same_facts_and_writing_again_changes_nothing(
 
 
 def test_first_parent_and_pathspec_pass_through(merged: dict[str, str], repo: GitRepo, run_cli) -> None:
-    result = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--first-parent", "--json", "--", "s1.txt", "d.txt",
-                     cwd=repo.path)
+    result = run_cli(
+        "bisect", "aws-beta#1", "aws-beta#2", "--first-parent", "--json", "--", "s1.txt", "d.txt", cwd=repo.path
+    )
     assert result.exit_code == 0, result.stderr
     git_dir = repo.path / ".git"
     assert (git_dir / "BISECT_FIRST_PARENT").exists()
@@ -135,8 +149,12 @@ def test_no_checkout_leaves_the_working_tree_alone(merged: dict[str, str], repo:
 
 def test_several_artifacts_of_this_repository_need_a_choice(repo: GitRepo, run_cli) -> None:
     a, b = repo.commit("a"), repo.commit("b")
-    seed(repo.path, *history("aws-beta", [[artifact(a, "web"), artifact(a, "worker")],
-                                          [artifact(b, "web"), artifact(b, "worker")]]))
+    seed(
+        repo.path,
+        *history(
+            "aws-beta", [[artifact(a, "web"), artifact(a, "worker")], [artifact(b, "web"), artifact(b, "worker")]]
+        ),
+    )
     before = bisect_state(repo.path)
 
     refused = run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
@@ -160,41 +178,67 @@ def refusal_cases(repo: GitRepo) -> dict[str, tuple[list[str], str]]:
     missing = "1" * 40
     seed(
         repo.path,
-        *history("env", [
-            [artifact(a, url=f"{URL}/commit/{a}")],
-            [artifact(c, url=f"{URL}/commit/{c}")],
-            [artifact(b)],  # 3: a rollback from c
-            [artifact(x)],  # 4: diverged from b
-            [artifact(missing, url=f"{URL}/commit/{missing}")],  # 5: fetched nowhere
-            [artifact(missing, url=f"{URL}/commit/{missing}"), artifact("2" * 40, "saver")],  # 6
-            [artifact(missing, url=f"{URL}/commit/{missing}"), artifact("3" * 40, "saver")],  # 7
-            [artifact(x)],  # 8: same commit as 4
-        ]),
+        *history(
+            "env",
+            [
+                [artifact(a, url=f"{URL}/commit/{a}")],
+                [artifact(c, url=f"{URL}/commit/{c}")],
+                [artifact(b)],  # 3: a rollback from c
+                [artifact(x)],  # 4: diverged from b
+                [artifact(missing, url=f"{URL}/commit/{missing}")],  # 5: fetched nowhere
+                [artifact(missing, url=f"{URL}/commit/{missing}"), artifact("2" * 40, "saver")],  # 6
+                [artifact(missing, url=f"{URL}/commit/{missing}"), artifact("3" * 40, "saver")],  # 7
+                [artifact(x)],  # 8: same commit as 4
+            ],
+        ),
     )
     git(repo.path, "remote", "add", "origin", "git@github.com:acme/web.git")
     return {
-        "rollback": (["env#2", "env#3"], f"fatal: env#3 runs an older commit of web-ci than env#2 ({b[:7]} is an "
-                     f"ancestor of {c[:7]}): a rollback, so no commit in between was introduced\n"),
-        "diverged": (["env#3", "env#4"], f"fatal: web-ci in env#4 ({x[:7]}) does not descend from env#3 ({b[:7]}): "
-                     f"the histories diverged, so there is no range to bisect\n"),
-        "missing": (["env#2", "env#5"], f"fatal: commit {missing} (web-ci in env#5) is not in this repository; "
-                    f"run 'git fetch' and try again\n"),
-        "other repository only": (["env#6", "env#7"], "fatal: no artifact of this repository changed between env#6 "
-                                  "and env#7 (saver-ci changed (another repository))\n"),
-        "same commit": (["env#4", "env#8"], "fatal: no artifact of this repository changed between env#4 and env#8 "
-                        "(the two snapshots run the same artifacts)\n"),
+        "rollback": (
+            ["env#2", "env#3"],
+            f"fatal: env#3 runs an older commit of web-ci than env#2 ({b[:7]} is an "
+            f"ancestor of {c[:7]}): a rollback, so no commit in between was introduced\n",
+        ),
+        "diverged": (
+            ["env#3", "env#4"],
+            f"fatal: web-ci in env#4 ({x[:7]}) does not descend from env#3 ({b[:7]}): "
+            f"the histories diverged, so there is no range to bisect\n",
+        ),
+        "missing": (
+            ["env#2", "env#5"],
+            f"fatal: commit {missing} (web-ci in env#5) is not in this repository; run 'git fetch' and try again\n",
+        ),
+        "other repository only": (
+            ["env#6", "env#7"],
+            "fatal: no artifact of this repository changed between env#6 "
+            "and env#7 (saver-ci changed (another repository))\n",
+        ),
+        "same commit": (
+            ["env#4", "env#8"],
+            "fatal: no artifact of this repository changed between env#4 and env#8 "
+            "(the two snapshots run the same artifacts)\n",
+        ),
         "unknown environment": (["prod#1", "prod#2"], "fatal: environment 'prod' does not exist (environments: env)\n"),
         "out of range": (["env#1", "env#9"], "fatal: snapshot env#9 does not exist: 'env' has 8 snapshots (#1..#8)\n"),
-        "wrong artifact": (["env#1", "env#2", "--artifact", "api"],
-                           "fatal: no artifact 'api' of this repository changed between env#1 and env#2 "
-                           "(changed here: web-ci)\n"),
+        "wrong artifact": (
+            ["env#1", "env#2", "--artifact", "api"],
+            "fatal: no artifact 'api' of this repository changed between env#1 and env#2 (changed here: web-ci)\n",
+        ),
     }
 
 
 @pytest.mark.parametrize(
     "case",
-    ["rollback", "diverged", "missing", "other repository only", "same commit", "unknown environment", "out of range",
-     "wrong artifact"],
+    [
+        "rollback",
+        "diverged",
+        "missing",
+        "other repository only",
+        "same commit",
+        "unknown environment",
+        "out of range",
+        "wrong artifact",
+    ],
 )
 def test_refusals_are_one_line_and_change_nothing(repo: GitRepo, run_cli, case: str) -> None:
     args, message = refusal_cases(repo)[case]
@@ -226,8 +270,10 @@ def test_a_bad_expression_is_a_usage_error(repo: GitRepo, run_cli) -> None:
     repo.commit("a")
     result = run_cli("bisect", "aws-beta#forty", "aws-beta#41", cwd=repo.path)
     assert result.exit_code == 129
-    assert result.stderr == ("error: invalid snapshot expression 'aws-beta#forty' at column 10: "
-                             "'#' takes a snapshot number, like #41 or #-1\n")
+    assert result.stderr == (
+        "error: invalid snapshot expression 'aws-beta#forty' at column 10: "
+        "'#' takes a snapshot number, like #41 or #-1\n"
+    )
 
 
 def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli, tmp_path: Path) -> None:
@@ -239,8 +285,10 @@ def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli, tmp_path: 
     result = run_cli("bisect", "env#1", "env#2", cwd=shallow)
 
     assert result.exit_code == 128
-    assert result.stderr == (f"fatal: commit {commits[0]} (web-ci in env#1) is not in this repository; "
-                             f"run 'git fetch --unshallow' and try again\n")
+    assert result.stderr == (
+        f"fatal: commit {commits[0]} (web-ci in env#1) is not in this repository; "
+        f"run 'git fetch --unshallow' and try again\n"
+    )
     assert not (shallow / ".git" / "BISECT_START").exists()
 
 

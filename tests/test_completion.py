@@ -19,8 +19,9 @@ GIT_BASH_COMPLETION = Path("/usr/share/bash-completion/completions/git")
 @pytest.fixture
 def stored(repo: GitRepo) -> GitRepo:
     commits = repo.linear(3)
-    seed(repo.path, *history("aws-beta", [[artifact(c)] for c in commits]),
-         *history("staging", [[artifact(commits[0])]]))
+    seed(
+        repo.path, *history("aws-beta", [[artifact(c)] for c in commits]), *history("staging", [[artifact(commits[0])]])
+    )
     repo.branch("feature")
     return repo
 
@@ -39,8 +40,10 @@ def complete(run_cli, repo: GitRepo, *words: str) -> list[str]:
         (["snapshot", "show", "st"], ["staging"]),
         (["snapshot", "show", "aws-beta#"], ["aws-beta#3", "aws-beta#2", "aws-beta#1"]),
         (["diff", "aws-beta#1", "aws-beta#"], ["aws-beta#3", "aws-beta#2", "aws-beta#1"]),
-        (["bisect", ""], ["bad", "good", "next", "reset", "run", "skip", "start", "status", "view", "aws-beta",
-                          "staging"]),
+        (
+            ["bisect", ""],
+            ["bad", "good", "next", "reset", "run", "skip", "start", "status", "view", "aws-beta", "staging"],
+        ),
         (["bisect", "s"], ["skip", "start", "status", "staging"]),
         (["bisect", "start", "aws-beta#1", "s"], ["staging"]),
         (["--source", "local", "log", ""], ["aws-beta", "staging"]),
@@ -84,8 +87,9 @@ def test_bash_completes_through_gits_own_completion(stored: GitRepo) -> None:
         $(complete -p git | awk '{{print $(NF-1)}}')
         printf '%s\\n' "${{COMPREPLY[@]}}"
     """
-    done = subprocess.run(["bash", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True, text=True, check=False
+    )
 
     assert done.stdout.split() == ["aws-beta#3", "aws-beta#2", "aws-beta#1"], done.stderr
 
@@ -93,10 +97,14 @@ def test_bash_completes_through_gits_own_completion(stored: GitRepo) -> None:
 @pytest.mark.skipif(not shutil.which("zsh"), reason="needs zsh")
 def test_zsh_script_offers_the_candidates(stored: GitRepo, tmp_path: Path) -> None:
     function = tmp_path / "_git-kosli"
-    function.write_text(subprocess.run(["git", "kosli", "completion", "zsh"], env=installed_env(), capture_output=True,
-                                       text=True, check=True).stdout)
-    script = f"compadd() {{ shift 4; print -l -- \"$@\"; }}; words=(kosli log s); CURRENT=3; source {function}"
-    done = subprocess.run(["zsh", "-f", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True,
-                          text=True, check=False)
+    function.write_text(
+        subprocess.run(
+            ["git", "kosli", "completion", "zsh"], env=installed_env(), capture_output=True, text=True, check=True
+        ).stdout
+    )
+    script = f'compadd() {{ shift 4; print -l -- "$@"; }}; words=(kosli log s); CURRENT=3; source {function}'
+    done = subprocess.run(
+        ["zsh", "-f", "-c", script], cwd=stored.path, env=installed_env(), capture_output=True, text=True, check=False
+    )
 
     assert done.stdout.split() == ["staging"], done.stderr

@@ -32,8 +32,13 @@ def test_the_whole_story_runs_and_finds_the_unbuilt_culprit(tmp_path: Path) -> N
     assert f"Answer: {world.ANSWER}." in result.stdout
     for number in range(1, 8):
         assert f"\n== {number}. " in result.stdout
-    for command in ("$ git kosli diff aws-prod aws-beta --log", "$ git kosli bisect aws-beta#5 aws-beta#6",
-                    "$ git bisect run ./test.sh", f"$ git kosli where {culprit}", "$ git kosli notes"):
+    for command in (
+        "$ git kosli diff aws-prod aws-beta --log",
+        "$ git kosli bisect aws-beta#5 aws-beta#6",
+        "$ git bisect run ./test.sh",
+        f"$ git kosli where {culprit}",
+        "$ git kosli notes",
+    ):
         assert command in result.stdout
     table_line = next(line for line in result.stdout.splitlines() if line.startswith(culprit[:7]))
     assert "no artifact; first build" in table_line
@@ -58,7 +63,10 @@ def test_chapter_2_the_miner_is_rogue(demo_repo: world.Demo, run_cli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "diff", "aws-prod~1", "aws-prod")
     (miner,) = [a for a in doc["artifacts"] if a["rogue"]]
     assert (miner["name"], miner["relation"], miner["right"]["git_commit"]) == (
-        "docker.io/xmrig/xmrig:latest", "added", None)
+        "docker.io/xmrig/xmrig:latest",
+        "added",
+        None,
+    )
 
 
 def test_chapter_3_saver_is_non_compliant_in_beta(demo_repo: world.Demo, run_cli) -> None:
@@ -78,8 +86,9 @@ def test_chapter_4_log_shows_the_runner_change_and_bisect_spans_it(demo_repo: wo
 
 def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: world.Demo, run_cli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "where", demo_repo.culprit)
-    statuses = {e["environment"]: (e["status"], e["first_seen"] and e["first_seen"]["snapshot"])
-                for e in doc["environments"]}
+    statuses = {
+        e["environment"]: (e["status"], e["first_seen"] and e["first_seen"]["snapshot"]) for e in doc["environments"]
+    }
     assert statuses == {"aws-beta": ("contained", 6), "aws-prod": ("never", None)}
 
 

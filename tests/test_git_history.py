@@ -70,8 +70,11 @@ def test_divergences_far_apart_are_counted_by_git_and_near_ones_by_the_walk(
     monkeypatch.setenv("GIT_TRACE", str(trace))
     with GitHistory(discover(repo.path)) as history:
         counts = history.divergences([far, near, near[::-1]])
-    assert counts == {far: Divergence(old_only=0, new_only=4_999), near: Divergence(old_only=0, new_only=299),
-                      near[::-1]: Divergence(old_only=299, new_only=0)}
+    assert counts == {
+        far: Divergence(old_only=0, new_only=4_999),
+        near: Divergence(old_only=0, new_only=299),
+        near[::-1]: Divergence(old_only=299, new_only=0),
+    }
     assert trace.read_text().count("rev-list --count --left-right") == 1  # the far pair only
 
 
@@ -155,8 +158,11 @@ def test_containing_answers_as_merge_base_is_ancestor(repo: GitRepo, graph: str)
         shas += [repo.merge("topic", "late merge"), repo.commit("m5")]
     with GitHistory(discover(repo.path)) as history:
         for target in shas:
-            expected = {tip for tip in shas if subprocess.run(
-                ["git", "merge-base", "--is-ancestor", target, tip], cwd=repo.path).returncode == 0}
+            expected = {
+                tip
+                for tip in shas
+                if subprocess.run(["git", "merge-base", "--is-ancestor", target, tip], cwd=repo.path).returncode == 0
+            }
             assert history.containing(target, shas) == expected
 
 
@@ -168,7 +174,9 @@ def test_streaming_git_output_splits_records_and_reports_failure(repo: GitRepo) 
     records = list(stream_git(["log", "-z", f"--format=%H{'x' * 100_000}", "HEAD"], cwd=repo.path))
     assert [r[:40] for r in records] == git(repo.path, "rev-list", "HEAD").split()  # across 64 KiB reads
     assert all(r.endswith("x" * 100_000) for r in records)
-    assert list(stream_git(["rev-list", "HEAD"], cwd=repo.path, separator="\n")) == git(
-        repo.path, "rev-list", "HEAD").splitlines()
+    assert (
+        list(stream_git(["rev-list", "HEAD"], cwd=repo.path, separator="\n"))
+        == git(repo.path, "rev-list", "HEAD").splitlines()
+    )
     with pytest.raises(GitCommandError, match="no-such-rev"):
         list(stream_git(["rev-list", "no-such-rev"], cwd=repo.path))

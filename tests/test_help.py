@@ -43,10 +43,12 @@ def test_git_kosli_help_opens_the_man_page(tmp_path: Path) -> None:
     env = installed_env(MANPAGER="cat", MANWIDTH="80")
     env.pop("MANPATH", None)
 
-    shown = subprocess.run(["git", "kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           check=False)
-    warnings = subprocess.run(["man", "--warnings", "-l", str(INSTALLED)], env=env, capture_output=True, text=True,
-                              check=False)
+    shown = subprocess.run(
+        ["git", "kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    warnings = subprocess.run(
+        ["man", "--warnings", "-l", str(INSTALLED)], env=env, capture_output=True, text=True, check=False
+    )
 
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.lstrip().startswith("GIT-KOSLI(1)")
@@ -77,9 +79,11 @@ def test_help_command_without_man(run_cli) -> None:
 
 @pytest.mark.parametrize(
     ("args", "usage"),
-    [(["diff", "aws-beta"], "usage: git kosli diff [OPTIONS] SNAP1 SNAP2"),
-     (["log", "--bogus", "x"], "usage: git kosli log [OPTIONS] ENV"),
-     (["frobnicate"], "usage: git kosli [OPTIONS] COMMAND [ARGS]...")],
+    [
+        (["diff", "aws-beta"], "usage: git kosli diff [OPTIONS] SNAP1 SNAP2"),
+        (["log", "--bogus", "x"], "usage: git kosli log [OPTIONS] ENV"),
+        (["frobnicate"], "usage: git kosli [OPTIONS] COMMAND [ARGS]..."),
+    ],
 )
 def test_usage_errors_exit_129_with_the_usage_line(args: list[str], usage: str, run_cli) -> None:
     result = run_cli(*args)

@@ -37,8 +37,15 @@ def world(repo: GitRepo) -> dict[str, str]:
     web = lambda name: artifact(c[name])  # noqa: E731
     seed(
         repo.path,
-        *history("beta", [[web("a")], [web("c")], [web("d"), artifact(None, "miner", compliant=False)],
-                          [web("e"), artifact("9" * 40, "api")]]),
+        *history(
+            "beta",
+            [
+                [web("a")],
+                [web("c")],
+                [web("d"), artifact(None, "miner", compliant=False)],
+                [web("e"), artifact("9" * 40, "api")],
+            ],
+        ),
         *history("prod", [[web("a")], [web("d")], [web("c")], [web("h")]]),
     )
     return c
@@ -113,17 +120,29 @@ def test_where_exits_1_when_the_commit_runs_nowhere(world: dict[str, str], repo:
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (["where", "no-such-branch"],
-         "fatal: unknown revision 'no-such-branch': not a commit in this repository\n", 128),
-        (["where", "HEAD", "--env", "staging"],
-         "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
+        (
+            ["where", "no-such-branch"],
+            "fatal: unknown revision 'no-such-branch': not a commit in this repository\n",
+            128,
+        ),
+        (
+            ["where", "HEAD", "--env", "staging"],
+            "fatal: environment 'staging' does not exist (environments: beta, prod)\n",
+            128,
+        ),
         (["diff", "beta", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
         (["log", "staging"], "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
-        (["notes", "--env", "staging"],
-         "fatal: environment 'staging' does not exist (environments: beta, prod)\n", 128),
+        (
+            ["notes", "--env", "staging"],
+            "fatal: environment 'staging' does not exist (environments: beta, prod)\n",
+            128,
+        ),
         (["notes", "nope..HEAD"], "fatal: unknown revision or range 'nope..HEAD'\n", 128),
-        (["log", "beta", "--interval", "x..y"],
-         "error: invalid --interval 'x..y': expected A..B with numbers, ~N or NOW\n", 129),
+        (
+            ["log", "beta", "--interval", "x..y"],
+            "error: invalid --interval 'x..y': expected A..B with numbers, ~N or NOW\n",
+            129,
+        ),
     ],
 )
 def test_bad_input_is_one_line(
@@ -136,12 +155,16 @@ def test_bad_input_is_one_line(
 def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, run_cli) -> None:
     other = GitRepo(tmp_path / "other")
     other.commit("x")
-    seed(other.path,
-         *history("beta", [[artifact("9" * 40, "api", url="https://github.com/acme/api/commit/" + "9" * 40)]]))
+    seed(
+        other.path,
+        *history("beta", [[artifact("9" * 40, "api", url="https://github.com/acme/api/commit/" + "9" * 40)]]),
+    )
     result = run_cli("where", "HEAD", cwd=other.path)
     assert result.exit_code == 128
-    assert result.stderr == ("fatal: no artifact in beta was built from this repository "
-                             "(they run flows api-ci; repositories github.com/acme/api)\n")
+    assert result.stderr == (
+        "fatal: no artifact in beta was built from this repository "
+        "(they run flows api-ci; repositories github.com/acme/api)\n"
+    )
 
 
 def test_diff_relations_and_counts_match_rev_list(world: dict[str, str], repo: GitRepo, run_cli) -> None:
@@ -154,7 +177,10 @@ def test_diff_relations_and_counts_match_rev_list(world: dict[str, str], repo: G
     web = by_flow["web-ci"]
     h, e = world["h"], world["e"]
     assert (web["relation"], web["ahead"], web["behind"]) == (
-        "diverged", rev_count(repo.path, e, h), rev_count(repo.path, h, e))
+        "diverged",
+        rev_count(repo.path, e, h),
+        rev_count(repo.path, h, e),
+    )
     assert web["left"] == {"fingerprint": artifact(h).fingerprint, "git_commit": h}
     assert by_flow["api-ci"]["relation"] == "added"
 
@@ -184,7 +210,11 @@ def test_diff_flags_rogue_and_exits_0_when_nothing_differs(world: dict[str, str]
 def test_log_shows_ranges_rollbacks_and_rogues_newest_first(world: dict[str, str], repo: GitRepo, run_cli) -> None:
     prod = run_cli("log", "prod", cwd=repo.path).stdout
     assert [line.split()[0] for line in prod.splitlines() if not line.startswith(" ")] == [
-        "prod#4", "prod#3", "prod#2", "prod#1"]
+        "prod#4",
+        "prod#3",
+        "prod#2",
+        "prod#1",
+    ]
     rollback = rev_count(repo.path, world["d"], world["c"])
     assert f"rollback -{rollback} commits ({world['d'][:7]}..{world['c'][:7]})" in prod
     ahead = rev_count(repo.path, world["d"], world["a"])
@@ -207,9 +237,11 @@ def test_notes_annotate_every_commit_ran_once_and_idempotently(world: dict[str, 
     everything = set(git(repo.path, "rev-list", world["e"], world["h"]).split())
     assert result.stdout == f"wrote notes for {len(everything)} commits in refs/notes/kosli\n"
     assert note(repo.path, world["c"]) == (
-        f"beta#2 registry.example/web:{world['c'][:7]}\nprod#3 registry.example/web:{world['c'][:7]}\n")
+        f"beta#2 registry.example/web:{world['c'][:7]}\nprod#3 registry.example/web:{world['c'][:7]}\n"
+    )
     assert note(repo.path, world["a"]) == (
-        f"beta#1 registry.example/web:{world['a'][:7]}\nprod#1 registry.example/web:{world['a'][:7]}\n")
+        f"beta#1 registry.example/web:{world['a'][:7]}\nprod#1 registry.example/web:{world['a'][:7]}\n"
+    )
     assert note(repo.path, world["s2"]).startswith(f"no artifact; first build {world['d']} ")
     assert note(repo.path, world["b"]).startswith(f"no artifact; first build {world['c']} ")
     assert git(repo.path, "rev-list", "--count", "refs/notes/kosli").strip() == "1"

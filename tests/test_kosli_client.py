@@ -184,8 +184,9 @@ def test_the_token_travels_only_in_the_authorization_header(server: KosliServer,
 
 
 def test_a_token_is_never_sent_over_plain_http_to_another_machine() -> None:
-    settings = load_settings({}, {"KOSLI_ORG": "acme", "KOSLI_API_TOKEN": TOKEN,
-                                  "KOSLI_HOST": "http://kosli.example.invalid"}, None)
+    settings = load_settings(
+        {}, {"KOSLI_ORG": "acme", "KOSLI_API_TOKEN": TOKEN, "KOSLI_HOST": "http://kosli.example.invalid"}, None
+    )
 
     with pytest.raises(KosliError) as refused:
         KosliClient(settings)

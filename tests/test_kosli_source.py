@@ -100,8 +100,11 @@ def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
 
     assert result.exit_code == 0, result.stderr
     listed = server.timeline.index(("answered", "/api/v2/environments/acme"))
-    probes = [i for i, (what, path) in enumerate(server.timeline) if what == "asked" and path.count("/") == 5
-              and path.startswith("/api/v2/snapshots/acme/")]
+    probes = [
+        i
+        for i, (what, path) in enumerate(server.timeline)
+        if what == "asked" and path.count("/") == 5 and path.startswith("/api/v2/snapshots/acme/")
+    ]
     assert len(probes) == 2 and max(probes) < listed, "one round trip: the probes did not wait for the listing"
 
 
@@ -225,10 +228,13 @@ def test_plain_http_to_another_machine_is_refused_before_connecting(repo: GitRep
 
     result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
 
-    assert (result.exit_code, result.stderr) == (128, (
-        "fatal: refusing to send the API token over plain http to http://kosli.example.invalid; "
-        "use https:// (plain http is allowed only to this machine)\n"
-    ))
+    assert (result.exit_code, result.stderr) == (
+        128,
+        (
+            "fatal: refusing to send the API token over plain http to http://kosli.example.invalid; "
+            "use https:// (plain http is allowed only to this machine)\n"
+        ),
+    )
 
 
 def test_a_failed_fetch_caches_nothing_and_starts_no_bisect(

@@ -135,10 +135,17 @@ def test_a_note_changed_behind_our_back_is_rewritten_and_a_damaged_record_is_ign
 def test_a_note_git_moved_into_a_deeper_fanout_is_replaced_not_duplicated(repo: GitRepo) -> None:
     (first,) = repo.linear(1)
     deep = f"{first[:2]}/{first[2:4]}/{first[4:]}"  # the 2/2/36 layout git uses for very large notes trees
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input="by git\n", text=True,
-                          capture_output=True, check=True).stdout.strip()
-    stream = (f"commit refs/notes/kosli\ncommitter T <t@example.com> 1790000000 +0000\ndata 0\n"
-              f"M 100644 {blob} {deep}\n\n")
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=repo.path,
+        input="by git\n",
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    stream = (
+        f"commit refs/notes/kosli\ncommitter T <t@example.com> 1790000000 +0000\ndata 0\nM 100644 {blob} {deep}\n\n"
+    )
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input=stream, text=True, check=True)
     assert show(repo, first) == "by git\n"
 
@@ -183,8 +190,9 @@ def test_read_notes_returns_the_texts_of_annotated_commits_only(repo: GitRepo) -
     assert read_notes(paths, [first, second, third]) == {first: "prod#1 café ☕", second: "beta#2 web"}
 
 
-def test_without_a_configured_identity_notes_are_still_written(repo: GitRepo, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_configured_identity_notes_are_still_written(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (first,) = repo.linear(1)
     for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         monkeypatch.delenv(name, raising=False)

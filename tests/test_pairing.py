@@ -9,13 +9,20 @@ from tests.factory import artifact, history
 
 
 def test_pairs_by_flow_and_classifies() -> None:
-    old, new = history("e", [
-        [artifact("a" * 40, "web"), artifact("b" * 40, "api"), artifact("c" * 40, "gone")],
-        [artifact("d" * 40, "web"), artifact("b" * 40, "api"), artifact(None, "miner")],
-    ])
+    old, new = history(
+        "e",
+        [
+            [artifact("a" * 40, "web"), artifact("b" * 40, "api"), artifact("c" * 40, "gone")],
+            [artifact("d" * 40, "web"), artifact("b" * 40, "api"), artifact(None, "miner")],
+        ],
+    )
     kinds = {(c.name.split("/")[-1].split(":")[0], c.change) for c in diff_snapshots(old=old, new=new)}
-    assert kinds == {("web", Change.CHANGED), ("api", Change.UNCHANGED), ("gone", Change.EXITED),
-                     ("miner", Change.STARTED)}
+    assert kinds == {
+        ("web", Change.CHANGED),
+        ("api", Change.UNCHANGED),
+        ("gone", Change.EXITED),
+        ("miner", Change.STARTED),
+    }
 
 
 def test_blue_green_keeps_the_running_twin_unchanged() -> None:

@@ -20,8 +20,9 @@ ZERO = "0" * 40
 
 def push(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
     """`git push` with this installation's git-kosli on PATH, as a developer has it."""
-    return subprocess.run(["git", "push", *args], cwd=repo.path, capture_output=True, text=True, env=installed_env(),
-                          check=False)
+    return subprocess.run(
+        ["git", "push", *args], cwd=repo.path, capture_output=True, text=True, env=installed_env(), check=False
+    )
 
 
 @pytest.fixture
@@ -32,8 +33,11 @@ def deployed(repo: GitRepo, tmp_path: Path, run_cli) -> dict[str, str]:
     c["h"] = repo.commit("h")
     repo.checkout("main")
     c["c"], c["d"] = repo.commit("c"), repo.commit("d")
-    seed(repo.path, *history("prod", [[artifact(c["a"])], [artifact(c["b"])]]),
-         *history("beta", [[artifact(c["h"]), artifact(None, "miner")]]))
+    seed(
+        repo.path,
+        *history("prod", [[artifact(c["a"])], [artifact(c["b"])]]),
+        *history("beta", [[artifact(c["h"]), artifact(None, "miner")]]),
+    )
     git(tmp_path, "init", "--quiet", "--bare", "origin.git")
     git(repo.path, "remote", "add", "origin", str(tmp_path / "origin.git"))
     assert run_cli("hook", "install", cwd=repo.path).exit_code == 0
@@ -41,21 +45,31 @@ def deployed(repo: GitRepo, tmp_path: Path, run_cli) -> dict[str, str]:
 
 
 def test_parsing_git_stdin() -> None:
-    text = (f"refs/heads/main {'1' * 40} refs/heads/main {'2' * 40}\n"
-            f"(delete) {ZERO} refs/heads/old {'3' * 40}\n"
-            f"HEAD~0 {'4' * 40} refs/heads/new {ZERO}\n"
-            "garbage line\n")
+    text = (
+        f"refs/heads/main {'1' * 40} refs/heads/main {'2' * 40}\n"
+        f"(delete) {ZERO} refs/heads/old {'3' * 40}\n"
+        f"HEAD~0 {'4' * 40} refs/heads/new {ZERO}\n"
+        "garbage line\n"
+    )
     refs = parse_push_lines(text)
-    assert [(r.local_ref, r.deleted) for r in refs] == [("refs/heads/main", False), ("(delete)", True),
-                                                         ("HEAD~0", False)]
+    assert [(r.local_ref, r.deleted) for r in refs] == [
+        ("refs/heads/main", False),
+        ("(delete)", True),
+        ("HEAD~0", False),
+    ]
     assert parse_push_lines("") == []
     assert is_zero("0" * 64) and not is_zero("")
 
 
 def test_pre_commit_variables_stand_for_stdin() -> None:
-    (ref,) = pre_commit_refs({"PRE_COMMIT_TO_REF": "1" * 40, "PRE_COMMIT_FROM_REF": "2" * 40,
-                              "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
-                              "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"})
+    (ref,) = pre_commit_refs(
+        {
+            "PRE_COMMIT_TO_REF": "1" * 40,
+            "PRE_COMMIT_FROM_REF": "2" * 40,
+            "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+            "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+        }
+    )
     assert (ref.local_sha, ref.remote_ref) == ("1" * 40, "refs/heads/main")
     assert pre_commit_refs({}) == []
 
@@ -106,8 +120,10 @@ def test_blocking_mode_refuses_a_push_that_drops_a_deployed_hotfix(deployed: dic
     refused = push(repo, "origin", "main")
 
     assert refused.returncode != 0
-    assert (f"kosli: refusing to push main: it does not contain {deployed['h'][:7]}, which runs in beta "
-            "(kosli.prePush.block=missing-deployed)") in refused.stderr
+    assert (
+        f"kosli: refusing to push main: it does not contain {deployed['h'][:7]}, which runs in beta "
+        "(kosli.prePush.block=missing-deployed)"
+    ) in refused.stderr
     assert git(repo.path, "ls-remote", "origin") == ""  # nothing was sent
     git(repo.path, "merge", "--quiet", "--no-edit", "hotfix")
     assert push(repo, "origin", "main").returncode == 0
@@ -137,7 +153,12 @@ def test_status_against_a_revision(deployed: dict[str, str], repo: GitRepo, run_
     envs = {e["environment"]: e for e in doc["environments"]}
     (prod,) = envs["prod"]["running"]
     assert (prod["commit"], prod["behind"], prod["ahead"], prod["contained"], prod["since"]["snapshot"]) == (
-        deployed["b"], 2, 0, True, 2)
+        deployed["b"],
+        2,
+        0,
+        True,
+        2,
+    )
     (beta,) = envs["beta"]["running"]
     assert (beta["behind"], beta["ahead"], beta["contained"]) == (2, 1, False)
     assert envs["beta"]["rogue"] == ["registry.example/miner:rogue"]

@@ -37,7 +37,10 @@ def test_import_keeps_running_artifacts_and_every_flow(repo: GitRepo, run_cli) -
     assert "8ba20a0f" not in names  # exited in this snapshot (annotation.now == 0)
     runner = next(a for a in snap.artifacts if a.flow == "runner-ci")
     assert [p.flow for p in runner.provenance] == [
-        "runner-ci", "production-promotion", "snyk-vulns-aws-prod", "snyk-vulns-aws-beta"
+        "runner-ci",
+        "production-promotion",
+        "snyk-vulns-aws-prod",
+        "snyk-vulns-aws-beta",
     ]
     assert len({p.git_commit for p in runner.provenance}) == 3  # each flow names its own commit
     assert runner.instances == 3
@@ -48,8 +51,9 @@ def test_the_commit_is_taken_from_the_flow_of_this_repository(repo: GitRepo, run
     git(repo.path, "remote", "add", "origin", "git@github.com:cyber-dojo/runner.git")
     run_cli("snapshot", "import", "aws-prod", str(recorded("get_snapshot.json")), cwd=repo.path)
     (snap,) = stored(repo, "aws-prod")
-    matcher = RepoMatcher(remotes=frozenset({normalize_repo_url("git@github.com:cyber-dojo/runner.git")}),
-                          has_commit=lambda sha: False)
+    matcher = RepoMatcher(
+        remotes=frozenset({normalize_repo_url("git@github.com:cyber-dojo/runner.git")}), has_commit=lambda sha: False
+    )
     commits = {a.flow: matcher.commit_of(a) for a in snap.artifacts}
     runner = next(a for a in snap.artifacts if a.flow == "runner-ci")
     assert commits["runner-ci"] == runner.provenance[0].git_commit
@@ -60,8 +64,14 @@ def test_the_commit_is_taken_from_the_flow_of_this_repository(repo: GitRepo, run
 def test_importing_twice_changes_nothing_and_a_list_imports_all(repo: GitRepo, run_cli, tmp_path: Path) -> None:
     repo.commit("init")
     both = tmp_path / "both.json"
-    both.write_text(json.dumps([json.loads(recorded("snapshot-aws-prod-4357.json").read_text()),
-                                json.loads(recorded("get_snapshot.json").read_text())]))
+    both.write_text(
+        json.dumps(
+            [
+                json.loads(recorded("snapshot-aws-prod-4357.json").read_text()),
+                json.loads(recorded("get_snapshot.json").read_text()),
+            ]
+        )
+    )
     run_cli("snapshot", "import", "aws-prod", str(recorded("get_snapshot.json")), cwd=repo.path)
     result = run_cli("snapshot", "import", "aws-prod", str(both), cwd=repo.path)
     assert result.exit_code == 0
@@ -91,7 +101,7 @@ def test_a_different_snapshot_under_an_existing_number_is_refused(repo: GitRepo,
     [
         ('{"index": 3, "timestamp": 1', "not valid JSON (Expecting ',' delimiter at line 1 column 28)"),
         ('{"timestamp": 1.0, "artifacts": []}', "snapshot has no valid 'index'"),
-        ('[1, 2]', "expected a snapshot object, got int"),
+        ("[1, 2]", "expected a snapshot object, got int"),
     ],
 )
 def test_bad_json_is_one_line_and_writes_nothing(
@@ -108,19 +118,36 @@ def test_bad_json_is_one_line_and_writes_nothing(
 
 def test_import_reads_standard_input(repo: GitRepo, run_cli) -> None:
     repo.commit("init")
-    result = run_cli("snapshot", "import", "aws-prod", "-", cwd=repo.path,
-                     stdin=recorded("get_snapshot.json").read_text())
+    result = run_cli(
+        "snapshot", "import", "aws-prod", "-", cwd=repo.path, stdin=recorded("get_snapshot.json").read_text()
+    )
     assert result.stdout == "imported aws-prod#5253 (11 running)\n"
 
 
 def test_record_list_and_show(repo: GitRepo, run_cli) -> None:
     first = repo.commit("one")
     fp = fingerprint("web one")
-    result = run_cli("snapshot", "record", "aws-beta", "--artifact", f"web:1={fp}@HEAD",
-                     "--artifact", f"miner={fingerprint('miner')}", cwd=repo.path)
+    result = run_cli(
+        "snapshot",
+        "record",
+        "aws-beta",
+        "--artifact",
+        f"web:1={fp}@HEAD",
+        "--artifact",
+        f"miner={fingerprint('miner')}",
+        cwd=repo.path,
+    )
     assert result.stdout == "recorded aws-beta#1 (2 running)\n"
-    again = run_cli("snapshot", "record", "aws-beta", "--artifact", f"web:1={fp}@{first}",
-                    "--artifact", f"miner={fingerprint('miner')}", cwd=repo.path)
+    again = run_cli(
+        "snapshot",
+        "record",
+        "aws-beta",
+        "--artifact",
+        f"web:1={fp}@{first}",
+        "--artifact",
+        f"miner={fingerprint('miner')}",
+        cwd=repo.path,
+    )
     assert again.stdout == "unchanged: aws-beta#1 already runs these artifacts\n"
 
     listed = run_cli("snapshot", "list", "aws-beta", "--json", cwd=repo.path)

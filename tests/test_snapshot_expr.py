@@ -106,7 +106,9 @@ def test_an_environment_without_snapshots_says_so() -> None:
 
 
 def test_months_ago_is_calendar_months() -> None:
-    history = [SnapshotSummary(1, datetime(2026, 2, 27, tzinfo=UTC).timestamp()),
-               SnapshotSummary(2, datetime(2026, 3, 1, tzinfo=UTC).timestamp())]
+    history = [
+        SnapshotSummary(1, datetime(2026, 2, 27, tzinfo=UTC).timestamp()),
+        SnapshotSummary(2, datetime(2026, 3, 1, tzinfo=UTC).timestamp()),
+    ]
     now = datetime(2026, 3, 31, 12, tzinfo=UTC)  # one month earlier is 28 February (clamped)
     assert resolve_index(parse("e@{1.months.ago}"), history, now) == 1

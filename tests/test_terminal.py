@@ -34,8 +34,14 @@ def on_terminal(args: list[str], cwd: Path, env: dict[str, str], *, stderr_tty: 
     """Run `git kosli ARGS` with stdout (and optionally stderr) on a pseudo-terminal; returns both outputs."""
     primary, secondary = pty.openpty()
     environ = installed_env(**{"TERM": "xterm", **env})
-    process = subprocess.Popen(["git", "kosli", *args], cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
-                               stdout=secondary, stderr=secondary if stderr_tty else subprocess.PIPE)
+    process = subprocess.Popen(
+        ["git", "kosli", *args],
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary if stderr_tty else subprocess.PIPE,
+    )
     os.close(secondary)
     chunks = []
     while True:
@@ -73,8 +79,13 @@ def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli) -> None:
 
 @pytest.mark.parametrize(
     ("config", "coloured"),
-    [({}, False), ({"color.ui": "always"}, True), ({"color.ui": "always", "color.kosli": "false"}, False),
-     ({"color.kosli": "always"}, True), ({"color.ui": "true"}, False)],  # true means auto, as in git
+    [
+        ({}, False),
+        ({"color.ui": "always"}, True),
+        ({"color.ui": "always", "color.kosli": "false"}, False),
+        ({"color.kosli": "always"}, True),
+        ({"color.ui": "true"}, False),
+    ],  # true means auto, as in git
 )
 def test_color_follows_git_config_through_a_pipe(
     deployed: GitRepo, run_cli, config: dict[str, str], coloured: bool
@@ -120,8 +131,9 @@ def test_long_output_on_a_terminal_goes_through_the_pager(deployed: GitRepo) -> 
 
 
 def test_no_pager_when_git_already_started_one(deployed: GitRepo) -> None:
-    out, _ = on_terminal(["log", "staging"], deployed.path, {"GIT_PAGER": "sed 's/^/paged: /'",
-                                                            "GIT_PAGER_IN_USE": "true"})
+    out, _ = on_terminal(
+        ["log", "staging"], deployed.path, {"GIT_PAGER": "sed 's/^/paged: /'", "GIT_PAGER_IN_USE": "true"}
+    )
 
     assert "paged:" not in out and "staging#2" in out
 
@@ -134,8 +146,14 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe(repo: GitRepo) -> None
         env = {**server.env(), "GIT_PROGRESS_DELAY": "0"}
         _, tty_err = on_terminal(["notes"], repo.path, env, stderr_tty=True)
         git(repo.path, "update-ref", "-d", "refs/notes/kosli")
-        piped = subprocess.run(["git", "kosli", "notes"], cwd=repo.path, capture_output=True, text=True, check=False,
-                               env=installed_env(**env))
+        piped = subprocess.run(
+            ["git", "kosli", "notes"],
+            cwd=repo.path,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=installed_env(**env),
+        )
 
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr == ""

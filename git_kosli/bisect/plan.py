@@ -135,9 +135,7 @@ def _describe(changes: Sequence[RepoChange]) -> str:
     return f" ({'; '.join(parts)})"
 
 
-def require_bisectable(
-    target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot
-) -> Callable[[], None]:
+def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot, new: Snapshot) -> Callable[[], None]:
     """Refuse, naming the snapshot and commit, when the two ends cannot be bisected here.
 
     What needs no git is refused at once; whether NEW descends from OLD is asked of git in the
@@ -182,7 +180,9 @@ def _refuse_unordered(target: RepoChange, history: GitHistory, *, old: Snapshot,
 
 
 def annotate(
-    listing: RangeLog, histories: Mapping[EnvName, list[Snapshot]], known: Mapping[CommitSha, Build],
+    listing: RangeLog,
+    histories: Mapping[EnvName, list[Snapshot]],
+    known: Mapping[CommitSha, Build],
     matcher: RepoMatcher,
 ) -> list[CommitFacts]:
     """Deployment facts for the commits of a range (children first), from every environment's history."""

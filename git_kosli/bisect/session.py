@@ -116,8 +116,10 @@ class Session:
 
     def verify(self, command: Sequence[str], *, deployed: bool) -> None:
         """Run the command on the old and the new end first; refuse unless old is good and new is bad."""
-        for end, commit, snapshot, wanted in (("old", self.state.old_commit, self.state.old, "good"),
-                                              ("new", self.state.new_commit, self.state.new, "bad")):
+        for end, commit, snapshot, wanted in (
+            ("old", self.state.old_commit, self.state.old, "good"),
+            ("new", self.state.new_commit, self.state.new, "bad"),
+        ):
             use_artifact = deployed and commit in self.builds
             if not use_artifact:
                 git_bisect.move_to(self.paths, commit)

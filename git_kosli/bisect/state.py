@@ -64,10 +64,16 @@ class BisectState:
             "version": VERSION,
             "old": self.old,
             "new": self.new,
-            "artifact": {"name": self.artifact, "flow": self.flow, "old_commit": self.old_commit,
-                         "new_commit": self.new_commit},
-            "builds": {sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow,
-                             "display": b.display} for sha, b in self.builds.items()},
+            "artifact": {
+                "name": self.artifact,
+                "flow": self.flow,
+                "old_commit": self.old_commit,
+                "new_commit": self.new_commit,
+            },
+            "builds": {
+                sha: {"artifact": b.artifact, "fingerprint": b.fingerprint, "flow": b.flow, "display": b.display}
+                for sha, b in self.builds.items()
+            },
             "phase": self.phase.value,
             "first_parent": self.first_parent,
             "pathspec": list(self.pathspec),
@@ -95,9 +101,15 @@ class BisectState:
                 flow=None if ends["flow"] is None else str(ends["flow"]),
                 old_commit=str(ends["old_commit"]),
                 new_commit=str(ends["new_commit"]),
-                builds={str(sha): BuildRecord(str(b["artifact"]), str(b["fingerprint"]),
-                                              None if b["flow"] is None else str(b["flow"]), str(b["display"]))
-                        for sha, b in data["builds"].items()},
+                builds={
+                    str(sha): BuildRecord(
+                        str(b["artifact"]),
+                        str(b["fingerprint"]),
+                        None if b["flow"] is None else str(b["flow"]),
+                        str(b["display"]),
+                    )
+                    for sha, b in data["builds"].items()
+                },
                 phase=Phase(data["phase"]),
                 first_parent=bool(data["first_parent"]),
                 pathspec=[str(spec) for spec in data["pathspec"]],

@@ -38,8 +38,11 @@ def bisect() -> None:
 @click.option("--artifact", metavar="NAME", help="The artifact (name or flow) to bisect when several changed.")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges (passed to git bisect).")
 @click.option("--no-checkout", is_flag=True, help="Do not touch the working tree; git moves BISECT_HEAD instead.")
-@click.option("--built-first", is_flag=True,
-              help="Test commits that produced an artifact first (no build needed), then the unbuilt span.")
+@click.option(
+    "--built-first",
+    is_flag=True,
+    help="Test commits that produced an artifact first (no build needed), then the unbuilt span.",
+)
 @json_option
 @pass_app
 def start(
@@ -191,8 +194,16 @@ def view(app: AppContext) -> None:
     under_test = _current(app)
     subjects = app.history.subjects(remaining)
     notes = read_notes(app.paths, remaining)
-    rows = [["*" if sha == under_test else "", short(sha), "yes" if sha in session.builds else "",
-             subjects.get(sha, "")[:50], notes.get(sha, "")] for sha in remaining]
+    rows = [
+        [
+            "*" if sha == under_test else "",
+            short(sha),
+            "yes" if sha in session.builds else "",
+            subjects.get(sha, "")[:50],
+            notes.get(sha, ""),
+        ]
+        for sha in remaining
+    ]
     phase = "built commits first" if session.phase is Phase.BUILT else "unbuilt commits (git bisect)"
     header = f"{session.state.old} -> {session.state.new}: {len(remaining)} commits left, phase: {phase}"
     app.show(header + "\n\n" + table(rows, ["", "commit", "built", "subject", "deployments"]), long=True)
@@ -215,8 +226,11 @@ def reset(app: AppContext, commit: str | None) -> None:
 
 
 @bisect.command("run", context_settings={"ignore_unknown_options": True})
-@click.option("--deployed", is_flag=True,
-              help="While testing builds, give CMD the artifact (KOSLI_* variables) to deploy instead of a checkout.")
+@click.option(
+    "--deployed",
+    is_flag=True,
+    help="While testing builds, give CMD the artifact (KOSLI_* variables) to deploy instead of a checkout.",
+)
 @click.option("--verify", is_flag=True, help="First check that CMD says the old end is good and the new end bad.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_app

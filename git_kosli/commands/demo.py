@@ -125,7 +125,7 @@ def demo(directory: Path, no_run: bool, chapter: int | None) -> None:
             _tell(number, story, target, built)
     click.echo(
         f"\nExplore it yourself:\n"
-        f"  export PATH=\"{sysconfig.get_path('scripts')}:$PATH\"   # where git-kosli is installed\n"
+        f'  export PATH="{sysconfig.get_path("scripts")}:$PATH"   # where git-kosli is installed\n'
         f"  cd {directory}\n"
         f"  git bisect log                    # the bisect, as git recorded it\n"
         f"  git log                           # notes (refs/notes/kosli) say where each commit ran\n"

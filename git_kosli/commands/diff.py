@@ -36,8 +36,13 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     else:
         logs = None
         if with_log:
-            logs = {i: (app.history.log_lines(include=r.right_commit, exclude=r.left_commit),
-                        app.history.log_lines(include=r.left_commit, exclude=r.right_commit))
-                    for i, r in enumerate(related) if (r.ahead or r.behind) and r.left_commit and r.right_commit}
+            logs = {
+                i: (
+                    app.history.log_lines(include=r.right_commit, exclude=r.left_commit),
+                    app.history.log_lines(include=r.left_commit, exclude=r.right_commit),
+                )
+                for i, r in enumerate(related)
+                if (r.ahead or r.behind) and r.left_commit and r.right_commit
+            }
         app.show(diff_text(old, new, related, same_env=old.env == new.env, logs=logs), long=with_log)
     return ExitCode.OK if all(r.relation is Relation.SAME for r in related) else ExitCode.NO

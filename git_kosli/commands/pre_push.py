@@ -80,8 +80,10 @@ def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
             if block:
                 for s, r in missing_deployed(statuses, blocking_envs):
                     blocked = True
-                    lines.append(f"kosli: refusing to push {name}: it does not contain {short(r.commit)}, which runs "
-                                 f"in {s.env} (kosli.prePush.block=missing-deployed)")
+                    lines.append(
+                        f"kosli: refusing to push {name}: it does not contain {short(r.commit)}, which runs "
+                        f"in {s.env} (kosli.prePush.block=missing-deployed)"
+                    )
         outcome.blocked = blocked
         outcome.lines = lines
     except Exception:  # a hook must fail open: any error means "unknown", never a blocked push

@@ -47,8 +47,11 @@ class Starting:
         result = self._running.wait(check=False)
         if result.returncode != 0:
             self._end_if_started()
-            said = " ".join(line.strip().removeprefix("error: ").removeprefix("fatal: ")
-                            for line in (result.stderr or result.stdout).splitlines() if line.strip())
+            said = " ".join(
+                line.strip().removeprefix("error: ").removeprefix("fatal: ")
+                for line in (result.stderr or result.stdout).splitlines()
+                if line.strip()
+            )
             raise GitCommandError(f"git bisect start failed: {said}")
         return result
 

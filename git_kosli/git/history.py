@@ -24,6 +24,7 @@ from git_kosli.model import CommitSha, Divergence, commit_sha_or_none
 if TYPE_CHECKING:
     from dulwich.repo import Repo
 
+
 def _open_graph(common_dir: Path) -> CommitGraphFile | None:
     """The repository's single commit-graph file, when git wrote one (a split chain is walked without it)."""
     path = common_dir / "objects" / "info" / "commit-graph"
@@ -170,8 +171,10 @@ class GitHistory:
         Parents are the commits' own, not rewritten by the paths.
         """
         walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else []), include, f"^{exclude}"]
-        return RangeLog(RunningGit([*walk, "--format=%H %P", "--", *pathspec], cwd=self.paths.cwd),
-                        RunningGit([*walk, "--format=%H%x00%s", "--", *pathspec], cwd=self.paths.cwd))
+        return RangeLog(
+            RunningGit([*walk, "--format=%H %P", "--", *pathspec], cwd=self.paths.cwd),
+            RunningGit([*walk, "--format=%H%x00%s", "--", *pathspec], cwd=self.paths.cwd),
+        )
 
     def ancestry(self, tips: Iterable[str]) -> Iterator[tuple[CommitSha, tuple[str, ...]]]:
         """Every commit the tips contain, with its parents, children first: streamed from git as it walks.
@@ -179,8 +182,12 @@ class GitHistory:
         A whole history (`git kosli notes` at a million commits) never sits in memory: git walks
         it from the commit-graph, in C, and each commit is handed on as it comes.
         """
-        listed = stream_git(["rev-list", "--topo-order", "--parents", "--stdin"], cwd=self.paths.cwd,
-                            separator="\n", stdin="".join(f"{tip}\n" for tip in tips))
+        listed = stream_git(
+            ["rev-list", "--topo-order", "--parents", "--stdin"],
+            cwd=self.paths.cwd,
+            separator="\n",
+            stdin="".join(f"{tip}\n" for tip in tips),
+        )
         for line in listed:
             sha, *parents = line.split(" ")
             yield CommitSha(sha), tuple(parents)
@@ -337,8 +344,10 @@ class GitHistory:
                 counts[pair] = counted
         for start in range(0, len(by_git), _COUNTING_AT_ONCE):
             batch = by_git[start : start + _COUNTING_AT_ONCE]
-            running = [RunningGit(["rev-list", "--count", "--left-right", f"{old}...{new}", "--"], cwd=self.paths.cwd)
-                       for old, new in batch]
+            running = [
+                RunningGit(["rev-list", "--count", "--left-right", f"{old}...{new}", "--"], cwd=self.paths.cwd)
+                for old, new in batch
+            ]
             for pair, listing in zip(batch, running, strict=True):
                 old_only, new_only = listing.wait().stdout.split()
                 counts[pair] = Divergence(old_only=int(old_only), new_only=int(new_only))
@@ -400,4 +409,3 @@ class GitHistory:
         """`is_ancestor`, asked of git in the background: the returned call waits for the answer."""
         asked = RunningGit(["merge-base", "--is-ancestor", ancestor, descendant], cwd=self.paths.cwd)
         return lambda: asked.wait(check=False).returncode == 0
-

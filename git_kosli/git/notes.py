@@ -91,8 +91,9 @@ class NotesUpdate(NamedTuple):
         """
         if not self.changed:
             return False
-        result = feed_git(["fast-import", "--quiet"], _commit_stream(self, command=command, progress=progress),
-                          cwd=self.paths.cwd)
+        result = feed_git(
+            ["fast-import", "--quiet"], _commit_stream(self, command=command, progress=progress), cwd=self.paths.cwd
+        )
         if result.returncode != 0:
             if _tip(self.paths) != self.tip:
                 raise GitCommandError(f"{NOTES_REF} moved while writing notes; run the command again")
@@ -207,7 +208,7 @@ class _Compared:
 
     def add(self, tip: str, digest: str) -> None:
         entry = f"{tip} {digest}"
-        kept = [line for line in self._lines() if line != entry][-(self._KEEP - 1):]
+        kept = [line for line in self._lines() if line != entry][-(self._KEEP - 1) :]
         temporary = self._path.with_suffix(".tmp")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,8 +251,9 @@ class _Walk:
         depth = 0
         while level:
             below: list[tuple[str, bytes]] = []
-            for (prefix, _), content in zip(level, cat_objects([name for _, name in level], cwd=self._paths.cwd),
-                                            strict=True):
+            for (prefix, _), content in zip(
+                level, cat_objects([name for _, name in level], cwd=self._paths.cwd), strict=True
+            ):
                 entries = _TREE_ENTRY.findall(content or b"")
                 directories = [(prefix + name.decode(), oid) for mode, name, oid in entries if mode == b"40000"]
                 below += directories
@@ -293,9 +295,7 @@ def _blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _commit_stream(
-    update: NotesUpdate, *, command: str, progress: Callable[[int], None] | None
-) -> Iterator[bytes]:
+def _commit_stream(update: NotesUpdate, *, command: str, progress: Callable[[int], None] | None) -> Iterator[bytes]:
     """A `git fast-import` stream: each text used once as a blob, then one notes commit on the compared tip."""
     used = sorted(set(update.changed.values()))
     for number in used:
@@ -334,5 +334,7 @@ def _committer(paths: RepoPaths) -> str:
 
 def _blob_texts(paths: RepoPaths, blobs: list[str]) -> dict[str, str]:
     """The contents of blobs, from one `git cat-file --batch`."""
-    return {blob: (data or b"").decode(errors="replace") for blob, data in zip(blobs, cat_objects(blobs, cwd=paths.cwd),
-                                                                            strict=True)}
+    return {
+        blob: (data or b"").decode(errors="replace")
+        for blob, data in zip(blobs, cat_objects(blobs, cwd=paths.cwd), strict=True)
+    }

@@ -43,8 +43,14 @@ def discover(cwd: str | Path | None = None) -> RepoPaths:
     """
     here = Path(cwd or os.getcwd()).resolve()
     result = run_git(  # --show-toplevel last: outside a work tree it fails after the others have answered
-        ["rev-parse", "--is-bare-repository", "--is-shallow-repository", "--absolute-git-dir", "--git-common-dir",
-         "--show-toplevel"],
+        [
+            "rev-parse",
+            "--is-bare-repository",
+            "--is-shallow-repository",
+            "--absolute-git-dir",
+            "--git-common-dir",
+            "--show-toplevel",
+        ],
         cwd=here,
         check=False,
     )
@@ -87,8 +93,9 @@ def checkout(path: Path, revision: str) -> None:
 
 def commit_or_none(path: Path, revision: str) -> str | None:
     """The commit a revision names in the repository at `path`, or None."""
-    asked = run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"], cwd=path,
-                    check=False)
+    asked = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"], cwd=path, check=False
+    )
     return asked.stdout.strip() or None
 
 

@@ -95,8 +95,14 @@ def stream_git(
     Raises:
         GitCommandError: git exited non-zero; the message is git's stderr.
     """
-    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         if proc.stdin is not None:
             _feed(proc.stdin, [stdin or ""])
@@ -117,8 +123,9 @@ def feed_git(args: Sequence[str], chunks: Iterable[bytes], *, cwd: str | Path | 
 
     For commands that print little until their input ends: their stdout is discarded.
     """
-    with subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        ["git", *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as proc:
         assert proc.stdin is not None and proc.stderr is not None
         _feed(proc.stdin, chunks)
         stderr = proc.stderr.read().decode(errors="replace")
@@ -144,11 +151,17 @@ def cat_objects(names: Sequence[str], *, cwd: str | Path | None = None) -> Itera
     """
     import threading
 
-    with subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL) as proc:
+    with subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
         assert proc.stdin is not None and proc.stdout is not None
-        writer = threading.Thread(target=_feed, args=(proc.stdin, ["".join(f"{n}\n" for n in names).encode()]),
-                                  daemon=True)
+        writer = threading.Thread(
+            target=_feed, args=(proc.stdin, ["".join(f"{n}\n" for n in names).encode()]), daemon=True
+        )
         writer.start()
         for _ in names:
             header = proc.stdout.readline().split()  # `OID TYPE SIZE`, or `NAME missing` / `NAME ambiguous`
@@ -169,8 +182,12 @@ class ObjectTypes:
             return None  # a full object name only: anything else git would resolve as a revision
         if self._proc is None:
             self._proc = subprocess.Popen(
-                ["git", "cat-file", "--batch-check"], cwd=self._cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True,
+                ["git", "cat-file", "--batch-check"],
+                cwd=self._cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(sha + "\n")

@@ -22,8 +22,10 @@ def bisect_text(plan: BisectPlan) -> str:
     ]
     lines += [f"also {_other_change(c)}" for c in plan.other_changes]
     count = len(plan.facts)
-    lines.append(f"{count} candidate commit{'s' if count != 1 else ''}, "
-                 f"roughly {plan.steps} step{'s' if plan.steps != 1 else ''}")
+    lines.append(
+        f"{count} candidate commit{'s' if count != 1 else ''}, "
+        f"roughly {plan.steps} step{'s' if plan.steps != 1 else ''}"
+    )
     subjects = plan.subjects()
     rows = [[f.commit[:7], clip(subjects.get(f.commit, "")), f.text(full=False)] for f in plan.facts]
     return "\n".join(lines) + "\n\n" + table(rows, ["commit", "subject", "deployments"])
@@ -87,9 +89,7 @@ def bisect_json(plan: BisectPlan) -> dict[str, Any]:
         "other_changes": [_change_json(c) for c in plan.other_changes],
         "candidates": len(plan.facts),
         "steps": plan.steps,
-        "commits": [
-            {"commit": f.commit, "subject": subjects.get(f.commit, ""), **facts_json(f)} for f in plan.facts
-        ],
+        "commits": [{"commit": f.commit, "subject": subjects.get(f.commit, ""), **facts_json(f)} for f in plan.facts],
     }
 
 
@@ -107,8 +107,10 @@ def _change_json(change: RepoChange) -> dict[str, Any]:
 def span_text(span: Span) -> str:
     """`last good build G, first bad build B, N unbuilt commits between`."""
     good = short(span.good_build) if span.good_build else "the old end"
-    return (f"last good build {good}, first bad build {short(span.bad_build)}, "
-            f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between")
+    return (
+        f"last good build {good}, first bad build {short(span.bad_build)}, "
+        f"{span.unbuilt} unbuilt commit{'s' if span.unbuilt != 1 else ''} between"
+    )
 
 
 def position_text(position: Position, subject: str, *, build: BuildRecord | None) -> str:
@@ -119,9 +121,11 @@ def position_text(position: Position, subject: str, *, build: BuildRecord | None
     if position.phase is Phase.DONE:
         lines.append(f"{position.commit} is the first bad commit")
     elif position.phase is Phase.BUILT and build is not None:
-        lines.append(f"Testing build {short(position.commit)} ({build.label}): "
-                     f"{position.remaining} commits left; deploy this artifact, then mark it with "
-                     f"'git kosli bisect good|bad'.")
+        lines.append(
+            f"Testing build {short(position.commit)} ({build.label}): "
+            f"{position.remaining} commits left; deploy this artifact, then mark it with "
+            f"'git kosli bisect good|bad'."
+        )
     else:
         lines.append(f"Testing {short(position.commit)}: {position.remaining} commits left.")
     if position.phase is not Phase.DONE:

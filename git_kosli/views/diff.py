@@ -46,12 +46,21 @@ def diff_text(
         return short(sha) if sha else ("no provenance" if artifact.rogue else "other repo")
 
     rows = [
-        [r.artifact.display_name, r.artifact.flow or "-", commit(r.left_commit, r.change.old),
-         commit(r.right_commit, r.change.new), describe(r, same_env=same_env), flags(r)]
+        [
+            r.artifact.display_name,
+            r.artifact.flow or "-",
+            commit(r.left_commit, r.change.old),
+            commit(r.right_commit, r.change.new),
+            describe(r, same_env=same_env),
+            flags(r),
+        ]
         for r in related
     ]
-    lines = [f"{old.ref} -> {new.ref}", "",
-             table(rows, ["artifact", "flow", str(old.ref), str(new.ref), "relation", "flags"])]
+    lines = [
+        f"{old.ref} -> {new.ref}",
+        "",
+        table(rows, ["artifact", "flow", str(old.ref), str(new.ref), "relation", "flags"]),
+    ]
     for position, (ahead, behind) in sorted((logs or {}).items()):
         lines += ["", f"{related[position].artifact.display_name}:"]
         lines += [f"  + {short(sha)} {subject}" for sha, subject in ahead]

@@ -15,15 +15,18 @@ def _compliance(value: bool | None) -> str:  # noqa: FBT001 - converts the one v
 
 def list_text(history: Sequence[Snapshot]) -> str:
     """A row per snapshot: number, start, artifacts running, compliance."""
-    rows = [[f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)]
-            for s in history]
+    rows = [
+        [f"#{s.index}", iso_utc(s.timestamp) or "", str(len(s.artifacts)), _compliance(s.compliant)] for s in history
+    ]
     return table(rows, ["snapshot", "from", "artifacts", "compliant"])
 
 
 def list_json(history: Sequence[Snapshot]) -> list[dict[str, Any]]:
     """The `git kosli snapshot list --json` document."""
-    return [{"index": s.index, "timestamp": iso_utc(s.timestamp), "artifacts": len(s.artifacts),
-             "compliant": s.compliant} for s in history]
+    return [
+        {"index": s.index, "timestamp": iso_utc(s.timestamp), "artifacts": len(s.artifacts), "compliant": s.compliant}
+        for s in history
+    ]
 
 
 def show_text(snap: Snapshot) -> str:
@@ -45,8 +48,11 @@ def show_text(snap: Snapshot) -> str:
 
 def show_json(snap: Snapshot) -> dict[str, Any]:
     """The `git kosli snapshot show --json` document."""
-    return {"snapshot": str(snap.ref), "timestamp": iso_utc(snap.timestamp),
-            "artifacts": [_artifact(a) for a in snap.artifacts]}
+    return {
+        "snapshot": str(snap.ref),
+        "timestamp": iso_utc(snap.timestamp),
+        "artifacts": [_artifact(a) for a in snap.artifacts],
+    }
 
 
 def _artifact(artifact: Artifact) -> dict[str, Any]:

@@ -26,8 +26,17 @@ def status_table(statuses: Sequence[EnvStatus], revision: str) -> str:
         if not s.running:
             rows.append([s.env, snapshot, "-", "-", "-", "-", " ".join(flags(s, None))])
         for r in s.running:
-            rows.append([s.env, snapshot, f"{short(r.commit)} {r.artifact.display_name}", str(r.behind),
-                         str(r.ahead), f"#{r.since.index} ({age(r.since.timestamp)})", " ".join(flags(s, r))])
+            rows.append(
+                [
+                    s.env,
+                    snapshot,
+                    f"{short(r.commit)} {r.artifact.display_name}",
+                    str(r.behind),
+                    str(r.ahead),
+                    f"#{r.since.index} ({age(r.since.timestamp)})",
+                    " ".join(flags(s, r)),
+                ]
+            )
     return table(rows, ["environment", "snapshot", "running", f"behind {revision}", "ahead", "since", "flags"])
 
 
@@ -41,9 +50,15 @@ def _environment(s: EnvStatus) -> dict[str, Any]:
         "environment": s.env,
         "snapshot": s.latest.index if s.latest else None,
         "running": [
-            {"commit": r.commit, "artifact": r.artifact.name, "fingerprint": r.artifact.fingerprint,
-             "behind": r.behind, "ahead": r.ahead, "contained": r.contained,
-             "since": {"snapshot": r.since.index, "timestamp": iso_utc(r.since.timestamp)}}
+            {
+                "commit": r.commit,
+                "artifact": r.artifact.name,
+                "fingerprint": r.artifact.fingerprint,
+                "behind": r.behind,
+                "ahead": r.ahead,
+                "contained": r.contained,
+                "since": {"snapshot": r.since.index, "timestamp": iso_utc(r.since.timestamp)},
+            }
             for r in s.running
         ],
         "rogue": [a.name for a in s.rogue],
@@ -57,6 +72,8 @@ def push_lines(statuses: Sequence[EnvStatus], name: str) -> list[str]:
     for s in statuses:
         for r in s.running:
             extra = " ".join(flags(s, r))
-            lines.append(f"kosli: {s.env}#{s.latest.index if s.latest else '?'} runs {short(r.commit)}: {name} is "
-                         f"{r.behind} ahead, {r.ahead} behind" + (f" [{extra}]" if extra else ""))
+            lines.append(
+                f"kosli: {s.env}#{s.latest.index if s.latest else '?'} runs {short(r.commit)}: {name} is "
+                f"{r.behind} ahead, {r.ahead} behind" + (f" [{extra}]" if extra else "")
+            )
     return lines

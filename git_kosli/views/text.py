@@ -29,8 +29,9 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
         for n in range(max(len(parts) for parts in split)):
             lines.append([parts[n] if n < len(parts) else "" for parts in split])
     columns = list(zip(*lines, strict=True)) if lines else [()] * len(headers)
-    widths = [max(len(header) + 2, max(map(len, column), default=0))
-              for header, column in zip(headers, columns, strict=True)]
+    widths = [
+        max(len(header) + 2, max(map(len, column), default=0)) for header, column in zip(headers, columns, strict=True)
+    ]
     layout = "  ".join([*(f"{{:<{width}}}" for width in widths[:-1]), "{}"])
     return "\n".join([layout.format(*headers).rstrip(), *(layout.format(*line).rstrip() for line in lines)])
 

@@ -48,8 +48,13 @@ def where_text(commit: str, subject: str, presences: Sequence[Presence], build: 
     if build is not None:
         header += f"\nnever built itself; first build {short(build.commit)} ({build.artifact.display_name})"
     rows = [
-        [p.env, p.status.value, since(p.first_seen), since(p.left),
-         ", ".join(a.display_name for a in p.artifacts) or "-"]
+        [
+            p.env,
+            p.status.value,
+            since(p.first_seen),
+            since(p.left),
+            ", ".join(a.display_name for a in p.artifacts) or "-",
+        ]
         for p in presences
     ]
     return f"{header}\n\n{table(rows, ['environment', 'status', 'first seen', 'left', 'running as'])}"

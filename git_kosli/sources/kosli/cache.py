@@ -77,7 +77,7 @@ class KosliCache(Store):
         found: dict[Fingerprint, list[Provenance]] = {}
         wanted = list(set(fingerprints))
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for fp, flow, commit, url in self._db.execute(
                 f"SELECT fingerprint, flow, git_commit, commit_url FROM provenance WHERE fingerprint IN ({marks}) "

@@ -243,9 +243,7 @@ def _newest_needed(expr: SnapshotExpr) -> int:
     return 1
 
 
-def _parallel(
-    work: Callable[[_T], _R], items: Sequence[_T], progress: Callable[[int], None] | None = None
-) -> list[_R]:
+def _parallel(work: Callable[[_T], _R], items: Sequence[_T], progress: Callable[[int], None] | None = None) -> list[_R]:
     """`work` over items, concurrently when there is more than one, results in order; `progress(done)` after each."""
     if len(items) <= 1:
         results = [work(item) for item in items]
@@ -259,4 +257,3 @@ def _parallel(
     if progress:
         progress(len(results))
     return results
-
