@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MANPAGE := $(VENV)/share/man/man1/git-kosli.1
 DEMO_DIR ?= kosli-demo
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/git-kosli: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(BIN)/git-kosli $(MANPAGE)
 
 test: $(BIN)/git-kosli $(MANPAGE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+# The rules CI holds besides the tests: lint, format and strict types (package and tests).
+lint: $(BIN)/git-kosli
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Benchmarks against plain git (not part of `make test`; a real install in .bench/venv): make bench SIZES=10000
 SIZES ?= 10000,100000,1000000

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -70,8 +71,14 @@ class Result:
     stderr: str
 
 
+class RunCli(Protocol):
+    """`git kosli ARGS`, run in-process from a folder, with what it printed and its exit code."""
+
+    def __call__(self, *args: str, cwd: Path | None = None, stdin: str | None = None) -> Result: ...
+
+
 @pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Run `git kosli ARGS` in-process from a folder; returns its exit code and output."""
 
     def run(*args: str, cwd: Path | None = None, stdin: str | None = None) -> Result:

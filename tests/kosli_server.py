@@ -365,7 +365,7 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
     for artifact in snapshot.artifacts:
         was = before.pop(artifact.fingerprint, {"annotation": {"now": 0}})["annotation"]["now"]
         kind = "unchanged" if was == artifact.instances else ("started-compliant" if was == 0 else "changed")
-        flows = [
+        flows: list[dict[str, Any]] = [
             {
                 "flow_name": p.flow,
                 "trail_name": p.git_commit or "",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RunCli
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 
@@ -20,7 +21,7 @@ CULPRIT = 10  # an unbuilt commit
 @pytest.fixture
 def deployed(repo: GitRepo) -> list[str]:
     """21 commits; the bug arrives in commit 10, which was never built; staging ran every build."""
-    commits = []
+    commits: list[str] = []
     for i in range(21):
         commits.append(repo.commit("bug" if i == CULPRIT else f"c{i}"))
     builds = [artifact(commits[i], url=URL) for i in BUILT_AT]
@@ -49,7 +50,7 @@ test ! -e bug.txt
 
 
 def test_run_deployed_finds_the_bad_build_then_the_culprit(
-    deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path
 ) -> None:
     log = tmp_path / "probe.log"
     started = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
@@ -77,7 +78,7 @@ def test_run_deployed_finds_the_bad_build_then_the_culprit(
     assert f"# first bad commit: [{deployed[CULPRIT]}]" in bisect_log
 
 
-def test_marks_by_hand_propose_builds_then_git_takes_over(deployed: list[str], repo: GitRepo, run_cli) -> None:
+def test_marks_by_hand_propose_builds_then_git_takes_over(deployed: list[str], repo: GitRepo, run_cli: RunCli) -> None:
     started = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     proposed = []
     out = started.stdout
@@ -96,7 +97,7 @@ def test_marks_by_hand_propose_builds_then_git_takes_over(deployed: list[str], r
     assert set(proposed[len(built_phase) :]) <= {10, 11}
 
 
-def test_view_shows_the_remaining_candidates_and_the_phase(deployed: list[str], repo: GitRepo, run_cli) -> None:
+def test_view_shows_the_remaining_candidates_and_the_phase(deployed: list[str], repo: GitRepo, run_cli: RunCli) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
 
     view = run_cli("bisect", "view", cwd=repo.path)
@@ -110,7 +111,7 @@ def test_view_shows_the_remaining_candidates_and_the_phase(deployed: list[str], 
     assert "staging#" in view.stdout
 
 
-def test_reset_ends_gits_bisect_and_ours(deployed: list[str], repo: GitRepo, run_cli) -> None:
+def test_reset_ends_gits_bisect_and_ours(deployed: list[str], repo: GitRepo, run_cli: RunCli) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
 
     result = run_cli("bisect", "reset", cwd=repo.path)
@@ -124,7 +125,9 @@ def test_reset_ends_gits_bisect_and_ours(deployed: list[str], repo: GitRepo, run
     assert "no git kosli bisect in progress" in after.stderr
 
 
-def test_run_stops_on_128_and_leaves_the_bisect(deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_run_stops_on_128_and_leaves_the_bisect(
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     script = tmp_path / "abort.sh"
     script.write_text("#!/bin/sh\nexit 130\n")
@@ -138,7 +141,7 @@ def test_run_stops_on_128_and_leaves_the_bisect(deployed: list[str], repo: GitRe
 
 
 def test_verify_refuses_when_the_old_end_is_already_bad(
-    deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path
 ) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     always_bad = tmp_path / "bad.sh"
@@ -156,7 +159,7 @@ def test_verify_refuses_when_the_old_end_is_already_bad(
     assert git(repo.path, "for-each-ref", "refs/bisect/") == before
 
 
-def test_verify_then_run(deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_verify_then_run(deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
 
     result = run_cli("bisect", "run", "--verify", "--deployed", str(probe(tmp_path, tmp_path / "log")), cwd=repo.path)
@@ -165,7 +168,7 @@ def test_verify_then_run(deployed: list[str], repo: GitRepo, run_cli, tmp_path: 
     assert f"culprit: {deployed[CULPRIT]} bug" in result.stdout
 
 
-def run_probe(repo: GitRepo, run_cli, tmp_path: Path, *start: str) -> str:
+def run_probe(repo: GitRepo, run_cli: RunCli, tmp_path: Path, *start: str) -> str:
     """Start built-first and run the probe to the end; what both printed."""
     started = run_cli("bisect", *start, "--built-first", cwd=repo.path)
     assert started.exit_code == 0, started.stderr
@@ -174,7 +177,7 @@ def run_probe(repo: GitRepo, run_cli, tmp_path: Path, *start: str) -> str:
     return started.stdout + result.stdout
 
 
-def test_only_the_ends_were_built(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_only_the_ends_were_built(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     commits = [repo.commit("bug" if i == 3 else f"c{i}") for i in range(6)]
     seed(repo.path, *history("aws-beta", [[artifact(commits[0], url=URL)], [artifact(commits[5], url=URL)]]))
 
@@ -188,7 +191,7 @@ def test_only_the_ends_were_built(repo: GitRepo, run_cli, tmp_path: Path) -> Non
     assert f"culprit: {commits[3]} bug" in out
 
 
-def test_a_range_of_one_commit(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_range_of_one_commit(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     good, bad = repo.commit("c0"), repo.commit("bug")
     seed(repo.path, *history("aws-beta", [[artifact(good, url=URL)], [artifact(bad, url=URL)]]))
 
@@ -204,7 +207,7 @@ def test_a_range_of_one_commit(repo: GitRepo, run_cli, tmp_path: Path) -> None:
     assert not (tmp_path / "log").exists(), "nothing needed testing"
 
 
-def test_merges_whose_side_branch_was_never_built(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_merges_whose_side_branch_was_never_built(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     base = repo.commit("c0")
     repo.branch("side")
     repo.commit("s1")
@@ -225,7 +228,7 @@ def test_merges_whose_side_branch_was_never_built(repo: GitRepo, run_cli, tmp_pa
     assert f"first bad build {merge[:7]}" in out
 
 
-def test_first_parent_keeps_to_the_mainline(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_first_parent_keeps_to_the_mainline(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     base = repo.commit("c0")
     repo.branch("side")
     repo.commit("bug")
@@ -240,7 +243,9 @@ def test_first_parent_keeps_to_the_mainline(repo: GitRepo, run_cli, tmp_path: Pa
     assert f"culprit: {merge} Merge side" in out
 
 
-def test_a_linked_worktree_keeps_its_own_session(deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_linked_worktree_keeps_its_own_session(
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
     linked = tmp_path / "linked"
     git(repo.path, "worktree", "add", "--quiet", "--detach", str(linked), "HEAD")
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=linked)
@@ -272,7 +277,9 @@ def test_resumed_from_another_shell_and_mixed_with_plain_git_marks(
     assert re.search(r"^git bisect (good|bad) " + first, git(repo.path, "bisect", "log"), re.MULTILINE)
 
 
-def test_a_bare_repository_moves_bisect_head(deployed: list[str], repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_bare_repository_moves_bisect_head(
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, tmp_path: Path
+) -> None:
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(repo.path), str(bare))
     builds = [artifact(deployed[i], url=URL) for i in BUILT_AT]
@@ -296,7 +303,7 @@ def test_a_bare_repository_moves_bisect_head(deployed: list[str], repo: GitRepo,
 
 @pytest.mark.parametrize("content", ['{"version": 99, "phase": "built"}', "{not json", '{"version": 1, "phase": "x"}'])
 def test_state_of_another_version_or_damaged_is_refused_by_name(
-    deployed: list[str], repo: GitRepo, run_cli, content: str
+    deployed: list[str], repo: GitRepo, run_cli: RunCli, content: str
 ) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", "--built-first", cwd=repo.path)
     state = repo.path / ".git" / "kosli" / "bisect.json"

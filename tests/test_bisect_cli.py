@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import git_kosli
+from git_kosli.model import CommitSha
+from tests.conftest import RunCli, git_kosli
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, bisect_refs, git
 
@@ -27,7 +29,7 @@ def note(path: Path, sha: str) -> str:
 
 
 @pytest.fixture
-def merged(repo: GitRepo) -> dict[str, str]:
+def merged(repo: GitRepo) -> dict[str, CommitSha]:
     """main: a b [side: s1 s2] c M d; builds on a (beta#1), c (staging only), d (beta#2)."""
     c = {"a": repo.commit("a"), "b": repo.commit("b")}
     repo.branch("side")
@@ -44,7 +46,9 @@ def merged(repo: GitRepo) -> dict[str, str]:
     return c
 
 
-def test_starts_git_bisect_between_the_commits_of_two_snapshots(repo: GitRepo, run_cli, publish) -> None:
+def test_starts_git_bisect_between_the_commits_of_two_snapshots(
+    repo: GitRepo, run_cli: RunCli, publish: Callable[..., object]
+) -> None:
     """The same on the embedded store and on a Kosli org (`publish` is parametrised over both)."""
     commits = repo.linear(6)
     publish(*history("aws-beta", [[artifact(commits[1])], [artifact(commits[5])]]))
@@ -63,7 +67,7 @@ def test_starts_git_bisect_between_the_commits_of_two_snapshots(repo: GitRepo, r
 
 
 def test_table_and_json_name_where_each_commit_ran_and_the_first_build(
-    merged: dict[str, str], repo: GitRepo, run_cli
+    merged: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
 ) -> None:
     result = run_cli("bisect", "start", "aws-beta#1", "aws-beta", "--json", cwd=repo.path)
 
@@ -107,7 +111,7 @@ def test_table_and_json_name_where_each_commit_ran_and_the_first_build(
 
 
 def test_notes_hold_the_same_facts_and_writing_again_changes_nothing(
-    merged: dict[str, str], repo: GitRepo, run_cli
+    merged: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
 ) -> None:
     run_cli("bisect", "aws-beta#1", "aws-beta#2", cwd=repo.path)
 
@@ -127,7 +131,7 @@ def test_notes_hold_the_same_facts_and_writing_again_changes_nothing(
     assert git(repo.path, "rev-parse", "refs/notes/kosli").strip() == notes_commit
 
 
-def test_first_parent_and_pathspec_pass_through(merged: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_first_parent_and_pathspec_pass_through(merged: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli) -> None:
     result = run_cli(
         "bisect", "aws-beta#1", "aws-beta#2", "--first-parent", "--json", "--", "s1.txt", "d.txt", cwd=repo.path
     )
@@ -139,7 +143,9 @@ def test_first_parent_and_pathspec_pass_through(merged: dict[str, str], repo: Gi
     assert [c["commit"] for c in json.loads(result.stdout)["commits"]] == expected.split()
 
 
-def test_no_checkout_leaves_the_working_tree_alone(merged: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_no_checkout_leaves_the_working_tree_alone(
+    merged: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     head = git(repo.path, "rev-parse", "HEAD")
     result = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--no-checkout", cwd=repo.path)
     assert result.exit_code == 0
@@ -147,7 +153,7 @@ def test_no_checkout_leaves_the_working_tree_alone(merged: dict[str, str], repo:
     assert (repo.path / ".git" / "BISECT_HEAD").exists()
 
 
-def test_several_artifacts_of_this_repository_need_a_choice(repo: GitRepo, run_cli) -> None:
+def test_several_artifacts_of_this_repository_need_a_choice(repo: GitRepo, run_cli: RunCli) -> None:
     a, b = repo.commit("a"), repo.commit("b")
     seed(
         repo.path,
@@ -240,7 +246,7 @@ def refusal_cases(repo: GitRepo) -> dict[str, tuple[list[str], str]]:
         "wrong artifact",
     ],
 )
-def test_refusals_are_one_line_and_change_nothing(repo: GitRepo, run_cli, case: str) -> None:
+def test_refusals_are_one_line_and_change_nothing(repo: GitRepo, run_cli: RunCli, case: str) -> None:
     args, message = refusal_cases(repo)[case]
     before = bisect_state(repo.path)
 
@@ -250,7 +256,7 @@ def test_refusals_are_one_line_and_change_nothing(repo: GitRepo, run_cli, case: 
     assert bisect_state(repo.path) == before
 
 
-def test_a_bisect_in_progress_is_refused(repo: GitRepo, run_cli) -> None:
+def test_a_bisect_in_progress_is_refused(repo: GitRepo, run_cli: RunCli) -> None:
     commits = repo.linear(4)
     seed(repo.path, *history("env", [[artifact(commits[0])], [artifact(commits[3])]]))
     git(repo.path, "bisect", "start", commits[2], commits[0])
@@ -266,7 +272,7 @@ def test_a_bisect_in_progress_is_refused(repo: GitRepo, run_cli) -> None:
     assert bisect_state(repo.path) == before
 
 
-def test_a_bad_expression_is_a_usage_error(repo: GitRepo, run_cli) -> None:
+def test_a_bad_expression_is_a_usage_error(repo: GitRepo, run_cli: RunCli) -> None:
     repo.commit("a")
     result = run_cli("bisect", "aws-beta#forty", "aws-beta#41", cwd=repo.path)
     assert result.exit_code == 129
@@ -276,7 +282,7 @@ def test_a_bad_expression_is_a_usage_error(repo: GitRepo, run_cli) -> None:
     )
 
 
-def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     commits = repo.linear(5)
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "--quiet", "--depth=2", f"file://{repo.path}", str(shallow))
@@ -292,7 +298,7 @@ def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli, tmp_path: 
     assert not (shallow / ".git" / "BISECT_START").exists()
 
 
-def test_a_linked_worktree_bisects_on_its_own(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_linked_worktree_bisects_on_its_own(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     commits = repo.linear(5)
     seed(repo.path, *history("env", [[artifact(commits[0])], [artifact(commits[4])]]))
     worktree = tmp_path / "wt"
@@ -307,7 +313,7 @@ def test_a_linked_worktree_bisects_on_its_own(repo: GitRepo, run_cli, tmp_path: 
     assert git(worktree, "notes", "--ref=kosli", "show", commits[4]).startswith("env#2 ")
 
 
-def test_a_bare_repository_bisects_without_checkout(repo: GitRepo, run_cli, tmp_path: Path) -> None:
+def test_a_bare_repository_bisects_without_checkout(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:
     commits = repo.linear(4)
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(repo.path), str(bare))
@@ -332,7 +338,7 @@ def test_through_git_from_a_subdirectory(repo: GitRepo) -> None:
     assert git(repo.path, "rev-parse", "refs/bisect/bad").strip() == commits[3]
 
 
-def test_git_bisect_keeps_working_afterwards(repo: GitRepo, run_cli) -> None:
+def test_git_bisect_keeps_working_afterwards(repo: GitRepo, run_cli: RunCli) -> None:
     commits = repo.linear(8)
     (repo.path / "test.sh").write_text("#!/bin/sh\n! test -e c6.txt\n")
     (repo.path / "test.sh").chmod(0o755)
@@ -346,13 +352,13 @@ def test_git_bisect_keeps_working_afterwards(repo: GitRepo, run_cli) -> None:
     assert not (repo.path / ".git" / "BISECT_START").exists()
 
 
-def test_outside_a_repository(tmp_path: Path, run_cli) -> None:
+def test_outside_a_repository(tmp_path: Path, run_cli: RunCli) -> None:
     result = run_cli("bisect", "env#1", "env#2", cwd=tmp_path)
     assert result.exit_code == 128
     assert result.stderr == "fatal: not a git repository (or any of the parent directories): .git\n"
 
 
-def test_a_pathspec_typed_in_a_subdirectory_is_relative_to_it(repo: GitRepo, run_cli) -> None:
+def test_a_pathspec_typed_in_a_subdirectory_is_relative_to_it(repo: GitRepo, run_cli: RunCli) -> None:
     (repo.path / "src").mkdir()
     a = repo.commit("a")
     (repo.path / "src" / "app.py").write_text("one\n")
@@ -369,7 +375,7 @@ def test_a_pathspec_typed_in_a_subdirectory_is_relative_to_it(repo: GitRepo, run
     assert (repo.path / ".git" / "BISECT_NAMES").read_text().strip() == "'--' 'src/app.py'"
 
 
-def test_git_refusing_to_start_leaves_no_bisect_and_no_notes(repo: GitRepo, run_cli) -> None:
+def test_git_refusing_to_start_leaves_no_bisect_and_no_notes(repo: GitRepo, run_cli: RunCli) -> None:
     commits = [repo.commit("app", f"version {n}\n") for n in range(6)]
     seed(repo.path, *history("env", [[artifact(commits[0])], [artifact(commits[-1])]]))
     (repo.path / "app.txt").write_text("work in progress\n")  # git cannot check out the midpoint over this

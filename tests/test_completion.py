@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import installed_env
+from tests.conftest import RunCli, installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo
 from tests.kosli_server import KosliServer
@@ -26,7 +26,7 @@ def stored(repo: GitRepo) -> GitRepo:
     return repo
 
 
-def complete(run_cli, repo: GitRepo, *words: str) -> list[str]:
+def complete(run_cli: RunCli, repo: GitRepo, *words: str) -> list[str]:
     result = run_cli("__complete", "--", *words, cwd=repo.path)
     assert result.exit_code == 0, result.stderr
     return result.stdout.split()
@@ -55,16 +55,16 @@ def complete(run_cli, repo: GitRepo, *words: str) -> list[str]:
         (["frobnicate", ""], []),
     ],
 )
-def test_candidates(stored: GitRepo, run_cli, words: list[str], expected: list[str]) -> None:
+def test_candidates(stored: GitRepo, run_cli: RunCli, words: list[str], expected: list[str]) -> None:
     assert complete(run_cli, stored, *words) == expected
 
 
-def test_hidden_commands_are_not_offered(stored: GitRepo, run_cli) -> None:
+def test_hidden_commands_are_not_offered(stored: GitRepo, run_cli: RunCli) -> None:
     assert "__complete" not in complete(run_cli, stored, "")
     assert "completion" in complete(run_cli, stored, "")
 
 
-def test_completion_never_touches_the_network(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_completion_never_touches_the_network(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     commit = repo.linear(1)[0]
     server.add(*history("aws-beta", [[artifact(commit)]]))
     cold = complete(run_cli, repo, "snapshot", "show", "")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from git_kosli import demo as world
-from tests.conftest import git_kosli
+from tests.conftest import RunCli, git_kosli
 from tests.gitrepo import git
 
 
@@ -17,7 +18,8 @@ def demo_repo(tmp_path: Path) -> world.Demo:
     return world.build(tmp_path / "d")
 
 
-def kosli_json(run_cli, path: Path, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def kosli_json(run_cli: RunCli, path: Path, *args: str) -> Any:
+    """The JSON document a `git kosli ... --json` printed."""
     return json.loads(run_cli(*args, "--json", cwd=path).stdout)
 
 
@@ -51,7 +53,7 @@ def test_one_chapter_alone(tmp_path: Path) -> None:
     assert "== 4." not in result.stdout
 
 
-def test_chapter_1_beta_is_ahead_of_prod_by_a_commit_range(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_1_beta_is_ahead_of_prod_by_a_commit_range(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "diff", "aws-prod", "aws-beta")
     runner = next(a for a in doc["artifacts"] if a["flow"] == "runner-ci")
     count = int(git(demo_repo.path, "rev-list", "--count", demo_repo.commits["c19"], f"^{demo_repo.commits['c6']}"))
@@ -59,7 +61,7 @@ def test_chapter_1_beta_is_ahead_of_prod_by_a_commit_range(demo_repo: world.Demo
     assert {a["flow"]: a["relation"] for a in doc["artifacts"]}["saver-ci"] == "other-repo"
 
 
-def test_chapter_2_the_miner_is_rogue(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_2_the_miner_is_rogue(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "diff", "aws-prod~1", "aws-prod")
     (miner,) = [a for a in doc["artifacts"] if a["rogue"]]
     assert (miner["name"], miner["relation"], miner["right"]["git_commit"]) == (
@@ -69,12 +71,12 @@ def test_chapter_2_the_miner_is_rogue(demo_repo: world.Demo, run_cli) -> None:
     )
 
 
-def test_chapter_3_saver_is_non_compliant_in_beta(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_3_saver_is_non_compliant_in_beta(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "diff", "aws-beta~1", "aws-beta")
     assert [a["flow"] for a in doc["artifacts"] if not a["compliant"]] == ["saver-ci"]
 
 
-def test_chapter_4_log_shows_the_runner_change_and_bisect_spans_it(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_4_log_shows_the_runner_change_and_bisect_spans_it(demo_repo: world.Demo, run_cli: RunCli) -> None:
     (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-beta", "--interval", "6")
     runner = next(c for c in entry["changes"] if c["flow"] == "runner-ci")
     assert (runner["old_commit"], runner["new_commit"]) == (demo_repo.commits["c12"], demo_repo.commits["c19"])
@@ -84,7 +86,7 @@ def test_chapter_4_log_shows_the_runner_change_and_bisect_spans_it(demo_repo: wo
     assert (culprit["environments"], culprit["first_build"]["git_commit"]) == ([], demo_repo.commits["c19"])
 
 
-def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "where", demo_repo.culprit)
     statuses = {
         e["environment"]: (e["status"], e["first_seen"] and e["first_seen"]["snapshot"]) for e in doc["environments"]
@@ -92,7 +94,9 @@ def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: wor
     assert statuses == {"aws-beta": ("contained", 6), "aws-prod": ("never", None)}
 
 
-def test_chapter_6_prod_rolled_back_at_5_and_the_commits_it_took_out_are_gone(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_6_prod_rolled_back_at_5_and_the_commits_it_took_out_are_gone(
+    demo_repo: world.Demo, run_cli: RunCli
+) -> None:
     (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-prod", "--interval", "5")
     runner = next(c for c in entry["changes"] if c["flow"] == "runner-ci")
     assert (runner["relation"], runner["behind"], runner["rollback"]) == ("behind", 4, True)
@@ -101,7 +105,7 @@ def test_chapter_6_prod_rolled_back_at_5_and_the_commits_it_took_out_are_gone(de
     assert (prod["status"], prod["first_seen"]["snapshot"], prod["left"]["snapshot"]) == ("gone", 4, 5)
 
 
-def test_chapter_7_notes_show_in_git_log(demo_repo: world.Demo, run_cli) -> None:
+def test_chapter_7_notes_show_in_git_log(demo_repo: world.Demo, run_cli: RunCli) -> None:
     assert run_cli("notes", cwd=demo_repo.path).exit_code == 0
     shown = git(demo_repo.path, "log", "--oneline", "--notes=kosli", "-1", demo_repo.commits["c10"])
     assert "aws-beta#4 " in shown and "aws-prod#4 " in shown
@@ -111,7 +115,7 @@ def test_the_demo_is_deterministic(tmp_path: Path) -> None:
     assert world.build(tmp_path / "one").commits == world.build(tmp_path / "two").commits
 
 
-def test_the_demo_will_not_overwrite_a_folder_it_did_not_build(run_cli, tmp_path: Path) -> None:
+def test_the_demo_will_not_overwrite_a_folder_it_did_not_build(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep me")
     result = run_cli("demo", str(tmp_path / "mine"))

@@ -10,11 +10,11 @@ import pytest
 
 from git_kosli.git.history import GitHistory
 from git_kosli.git.repository import discover
-from git_kosli.model import Divergence
+from git_kosli.model import CommitSha, Divergence
 from tests.gitrepo import GitRepo, git
 
 
-def build_merges(repo: GitRepo) -> list[str]:
+def build_merges(repo: GitRepo) -> list[CommitSha]:
     """Two branches merged twice, and a criss-cross."""
     shas = [repo.commit("base")]
     repo.branch("topic")
@@ -82,7 +82,7 @@ def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:
     shas = build_merges(repo)
     with GitHistory(discover(repo.path)) as history:
         listed = history.exclusive(include=[shas[-1]], exclude=[])
-        position = {sha: i for i, sha in enumerate(listed)}
+        position: dict[str, int] = {sha: i for i, sha in enumerate(listed)}
         for sha in listed:
             for parent in history.parents(sha):
                 assert position[sha] < position[parent]
@@ -98,7 +98,7 @@ def test_ancestry_streams_what_the_tips_contain_children_first(repo: GitRepo, gr
         listed = list(history.ancestry(tips))
         assert list(history.ancestry([])) == []
     assert sorted(sha for sha, _ in listed) == sorted(git(repo.path, "rev-list", *tips).split())
-    position = {sha: i for i, (sha, _) in enumerate(listed)}
+    position: dict[str, int] = {sha: i for i, (sha, _) in enumerate(listed)}
     for sha, parents in listed:
         assert list(parents) == git(repo.path, "rev-parse", f"{sha}^@").split()
         assert all(position[sha] < position[parent] for parent in parents)

@@ -13,7 +13,7 @@ import pytest
 from git_kosli.cli import COMMANDS, cli
 from git_kosli.manpage import commands, render
 from git_kosli.sources.settings import KEYS
-from tests.conftest import installed_env
+from tests.conftest import RunCli, installed_env
 
 ALL = [name for name, _, _ in commands(cli, click.Context(cli, info_name="git kosli"))]
 INSTALLED = Path(sys.prefix) / "share" / "man" / "man1" / "git-kosli.1"
@@ -57,14 +57,14 @@ def test_git_kosli_help_opens_the_man_page(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_h_on_every_command(name: str, run_cli) -> None:
+def test_h_on_every_command(name: str, run_cli: RunCli) -> None:
     result = run_cli(*name.split(), "-h")
 
     assert result.exit_code == 0
     assert result.stdout.startswith(f"Usage: git kosli {name} ")
 
 
-def test_help_command_without_man(run_cli) -> None:
+def test_help_command_without_man(run_cli: RunCli) -> None:
     direct = run_cli("snapshot", "show", "-h")
     helped = run_cli("help", "snapshot", "show")
     top = run_cli("help")
@@ -85,7 +85,7 @@ def test_help_command_without_man(run_cli) -> None:
         (["frobnicate"], "usage: git kosli [OPTIONS] COMMAND [ARGS]..."),
     ],
 )
-def test_usage_errors_exit_129_with_the_usage_line(args: list[str], usage: str, run_cli) -> None:
+def test_usage_errors_exit_129_with_the_usage_line(args: list[str], usage: str, run_cli: RunCli) -> None:
     result = run_cli(*args)
 
     assert result.exit_code == 129

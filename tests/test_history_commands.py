@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from git_kosli.model import Artifact, CommitSha
+from tests.conftest import RunCli
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 
@@ -22,7 +24,7 @@ def rev_count(path: Path, include: str, exclude: str) -> int:
 
 
 @pytest.fixture
-def world(repo: GitRepo) -> dict[str, str]:
+def world(repo: GitRepo) -> dict[str, CommitSha]:
     """main: a b c M(side: s1 s2) d e; hotfix h on b. Built: a c d e h."""
     c = {"a": repo.commit("a"), "b": repo.commit("b")}
     repo.branch("side")
@@ -34,7 +36,10 @@ def world(repo: GitRepo) -> dict[str, str]:
     repo.branch("hotfix", c["b"])
     c["h"] = repo.commit("h")
     repo.checkout("main")
-    web = lambda name: artifact(c[name])  # noqa: E731
+
+    def web(name: str) -> Artifact:
+        return artifact(c[name])
+
     seed(
         repo.path,
         *history(
@@ -57,7 +62,7 @@ RUNS = {  # the commit this repository's web artifact runs in each snapshot
 }
 
 
-def expected_presence(path: Path, commits: dict[str, str], sha: str, env: str) -> dict[str, object]:
+def expected_presence(path: Path, commits: dict[str, CommitSha], sha: str, env: str) -> dict[str, object]:
     """The same answer computed with one `git merge-base --is-ancestor` per snapshot."""
     inside = [is_ancestor(path, sha, commits[name]) for name in RUNS[env]]
     first = next((i + 1 for i, flag in enumerate(inside) if flag), None)
@@ -75,7 +80,7 @@ def expected_presence(path: Path, commits: dict[str, str], sha: str, env: str) -
 
 @pytest.mark.parametrize("name", ["a", "b", "s1", "s2", "c", "m", "d", "e", "h"])
 def test_where_agrees_with_merge_base_for_every_commit(
-    world: dict[str, str], repo: GitRepo, run_cli, name: str
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli, name: str
 ) -> None:
     result = run_cli("where", world[name], "--json", cwd=repo.path)
 
@@ -92,7 +97,9 @@ def test_where_agrees_with_merge_base_for_every_commit(
     assert result.exit_code == (0 if deployed else 1)
 
 
-def test_where_names_the_first_build_of_an_unbuilt_commit(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_where_names_the_first_build_of_an_unbuilt_commit(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     doc = json.loads(run_cli("where", "side~1", "--json", cwd=repo.path).stdout)  # s1
     assert doc["commit"] == world["s1"]
     assert doc["first_build"]["git_commit"] == world["d"]  # the merge M was never built; d ran first
@@ -102,7 +109,7 @@ def test_where_names_the_first_build_of_an_unbuilt_commit(world: dict[str, str],
     assert prod["status"] == "gone" and prod["left"]["timestamp"].endswith("Z")
 
 
-def test_where_text_and_env_filter(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_where_text_and_env_filter(world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli) -> None:
     result = run_cli("where", world["h"], "--env", "prod", cwd=repo.path)
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == f"commit {world['h'][:7]} h"
@@ -110,7 +117,9 @@ def test_where_text_and_env_filter(world: dict[str, str], repo: GitRepo, run_cli
     assert "prod           running" in result.stdout
 
 
-def test_where_exits_1_when_the_commit_runs_nowhere(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_where_exits_1_when_the_commit_runs_nowhere(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     repo.commit("unreleased")
     result = run_cli("where", "HEAD", cwd=repo.path)
     assert result.exit_code == 1
@@ -146,13 +155,13 @@ def test_where_exits_1_when_the_commit_runs_nowhere(world: dict[str, str], repo:
     ],
 )
 def test_bad_input_is_one_line(
-    world: dict[str, str], repo: GitRepo, run_cli, args: list[str], message: str, code: int
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli, args: list[str], message: str, code: int
 ) -> None:
     result = run_cli(*args, cwd=repo.path)
     assert (result.exit_code, result.stderr) == (code, message)
 
 
-def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, run_cli) -> None:
+def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, run_cli: RunCli) -> None:
     other = GitRepo(tmp_path / "other")
     other.commit("x")
     seed(
@@ -167,7 +176,7 @@ def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, 
     )
 
 
-def test_diff_relations_and_counts_match_rev_list(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_diff_relations_and_counts_match_rev_list(world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli) -> None:
     result = run_cli("diff", "prod", "beta", "--json", cwd=repo.path)
 
     assert result.exit_code == 1
@@ -185,7 +194,9 @@ def test_diff_relations_and_counts_match_rev_list(world: dict[str, str], repo: G
     assert by_flow["api-ci"]["relation"] == "added"
 
 
-def test_diff_within_one_environment_names_a_rollback(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_diff_within_one_environment_names_a_rollback(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     text = run_cli("diff", "prod#2", "prod#3", "--log", cwd=repo.path)
     doc = json.loads(run_cli("diff", "prod#2", "prod#3", "--json", cwd=repo.path).stdout)
 
@@ -197,7 +208,9 @@ def test_diff_within_one_environment_names_a_rollback(world: dict[str, str], rep
         assert f"  - {sha[:7]} " in text.stdout
 
 
-def test_diff_flags_rogue_and_exits_0_when_nothing_differs(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_diff_flags_rogue_and_exits_0_when_nothing_differs(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     doc = json.loads(run_cli("diff", "beta#2", "beta#3", "--json", cwd=repo.path).stdout)
     miner = next(a for a in doc["artifacts"] if a["flow"] is None)
     assert (miner["relation"], miner["rogue"], miner["compliant"]) == ("added", True, False)
@@ -207,7 +220,9 @@ def test_diff_flags_rogue_and_exits_0_when_nothing_differs(world: dict[str, str]
     assert "same" in same.stdout
 
 
-def test_log_shows_ranges_rollbacks_and_rogues_newest_first(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_log_shows_ranges_rollbacks_and_rogues_newest_first(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     prod = run_cli("log", "prod", cwd=repo.path).stdout
     assert [line.split()[0] for line in prod.splitlines() if not line.startswith(" ")] == [
         "prod#4",
@@ -231,7 +246,9 @@ def note(path: Path, sha: str) -> str:
     return git(path, "notes", "--ref=kosli", "show", sha, check=False)
 
 
-def test_notes_annotate_every_commit_ran_once_and_idempotently(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_notes_annotate_every_commit_ran_once_and_idempotently(
+    world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
+) -> None:
     result = run_cli("notes", cwd=repo.path)
 
     everything = set(git(repo.path, "rev-list", world["e"], world["h"]).split())
@@ -251,7 +268,7 @@ def test_notes_annotate_every_commit_ran_once_and_idempotently(world: dict[str, 
     assert git(repo.path, "rev-list", "--count", "refs/notes/kosli").strip() == "1"
 
 
-def test_notes_for_a_range_and_one_environment(world: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_notes_for_a_range_and_one_environment(world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli) -> None:
     result = run_cli("notes", "--env", "prod", f"{world['c']}..{world['d']}", cwd=repo.path)
     assert result.stdout == "wrote notes for 4 commits in refs/notes/kosli\n"  # s1 s2 m d
     assert note(repo.path, world["d"]) == f"prod#2 registry.example/web:{world['d'][:7]}\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -37,8 +37,12 @@ def opened() -> Iterator[list[KosliClient]]:
         each.close()
 
 
+MakeClient = Callable[..., KosliClient]
+"""Makes a client for the test server; keyword arguments override `KOSLI_*` variables."""
+
+
 @pytest.fixture
-def client(server: KosliServer, waits: list[float], opened: list[KosliClient]):  # type: ignore[no-untyped-def]
+def client(server: KosliServer, waits: list[float], opened: list[KosliClient]) -> MakeClient:
     """A client for the test server, its settings from `KOSLI_*` variables (overridable)."""
 
     def make(**env: str) -> KosliClient:
@@ -49,7 +53,7 @@ def client(server: KosliServer, waits: list[float], opened: list[KosliClient]): 
     return make
 
 
-def test_a_500_is_retried_and_then_answered(server: KosliServer, waits: list[float], client) -> None:
+def test_a_500_is_retried_and_then_answered(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", Fault("status", 500), Fault("status", 502))
 
     body = client().snapshot("aws-beta", "%232")
@@ -59,7 +63,7 @@ def test_a_500_is_retried_and_then_answered(server: KosliServer, waits: list[flo
     assert server.count("/snapshots/") == 3
 
 
-def test_retry_after_is_honoured_on_503_and_429(server: KosliServer, waits: list[float], client) -> None:
+def test_retry_after_is_honoured_on_503_and_429(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", Fault("status", 503, {"Retry-After": "7"}), Fault("status", 429, {"Retry-After": "3"}))
 
     client().snapshot("aws-beta", "%231")
@@ -67,7 +71,7 @@ def test_retry_after_is_honoured_on_503_and_429(server: KosliServer, waits: list
     assert waits == [7.0, 3.0]
 
 
-def test_waits_are_capped_at_thirty_seconds(server: KosliServer, waits: list[float], client) -> None:
+def test_waits_are_capped_at_thirty_seconds(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", Fault("status", 429, {"Retry-After": "600"}))
 
     client().snapshot("aws-beta", "%231")
@@ -75,7 +79,7 @@ def test_waits_are_capped_at_thirty_seconds(server: KosliServer, waits: list[flo
     assert waits == [30.0]
 
 
-def test_giving_up_after_the_retries_is_one_line(server: KosliServer, waits: list[float], client) -> None:
+def test_giving_up_after_the_retries_is_one_line(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", *[Fault("status", 503)] * 4)
 
     with pytest.raises(ApiError) as raised:
@@ -86,14 +90,14 @@ def test_giving_up_after_the_retries_is_one_line(server: KosliServer, waits: lis
     assert waits == [1.0, 2.0, 4.0]
 
 
-def test_kosli_max_api_retries_sets_the_attempts(server: KosliServer, waits: list[float], client) -> None:
+def test_kosli_max_api_retries_sets_the_attempts(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", *[Fault("status", 500)] * 2)
 
     with pytest.raises(ApiError, match=r"giving up after 2 attempts \(HTTP 500\)"):
         client(KOSLI_MAX_API_RETRIES="1").snapshot("aws-beta", "%231")
 
 
-def test_501_and_404_are_not_retried(server: KosliServer, waits: list[float], client) -> None:
+def test_501_and_404_are_not_retried(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", Fault("status", 501))
     kosli = client()
 
@@ -106,7 +110,7 @@ def test_501_and_404_are_not_retried(server: KosliServer, waits: list[float], cl
     assert waits == []
 
 
-def test_a_slow_answer_times_out_and_is_retried(server: KosliServer, waits: list[float], client) -> None:
+def test_a_slow_answer_times_out_and_is_retried(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", Fault("slow", seconds=0.6))
 
     body = client(KOSLI_READ_TIMEOUT="0.2").snapshot("aws-beta", "%231")
@@ -115,14 +119,14 @@ def test_a_slow_answer_times_out_and_is_retried(server: KosliServer, waits: list
     assert waits == [1.0]
 
 
-def test_a_server_that_never_answers_in_time(server: KosliServer, waits: list[float], client) -> None:
+def test_a_server_that_never_answers_in_time(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/snapshots/", *[Fault("slow", seconds=0.4)] * 2)
 
     with pytest.raises(ApiError, match=r"giving up after 2 attempts \(timed out\)$"):
         client(KOSLI_READ_TIMEOUT="0.1", KOSLI_MAX_API_RETRIES="1").snapshot("aws-beta", "%231")
 
 
-def test_nobody_listening_is_reported_plainly(waits: list[float], opened) -> None:
+def test_nobody_listening_is_reported_plainly(waits: list[float], opened: list[KosliClient]) -> None:
     with KosliServer() as gone:
         settings = load_settings({}, gone.env(KOSLI_MAX_API_RETRIES="0"), None)
     opened.append(KosliClient(settings, sleep=waits.append))
@@ -130,7 +134,9 @@ def test_nobody_listening_is_reported_plainly(waits: list[float], opened) -> Non
         opened[-1].environments()
 
 
-def test_truncated_json_and_an_html_page_say_what_came(server: KosliServer, waits: list[float], client) -> None:
+def test_truncated_json_and_an_html_page_say_what_came(
+    server: KosliServer, waits: list[float], client: MakeClient
+) -> None:
     server.fail("/snapshots/", Fault("truncated"))
     server.fail("/environments/", Fault("html", 200))
     kosli = client()
@@ -147,14 +153,16 @@ def test_truncated_json_and_an_html_page_say_what_came(server: KosliServer, wait
     assert "with something that is not JSON (HTTP 200, text/html, " in str(html.value)
 
 
-def test_an_html_502_is_retried_then_named(server: KosliServer, waits: list[float], client) -> None:
+def test_an_html_502_is_retried_then_named(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.fail("/environments/", *[Fault("html", 502)] * 4)
 
     with pytest.raises(ApiError, match=r"giving up after 4 attempts \(HTTP 502\)$"):
         client().environments()
 
 
-def test_a_wrong_token_names_the_org_and_the_token_setting(server: KosliServer, waits: list[float], client) -> None:
+def test_a_wrong_token_names_the_org_and_the_token_setting(
+    server: KosliServer, waits: list[float], client: MakeClient
+) -> None:
     with pytest.raises(ApiError) as refused:
         client(KOSLI_API_TOKEN="wrong").environments()
 
@@ -164,7 +172,9 @@ def test_a_wrong_token_names_the_org_and_the_token_setting(server: KosliServer, 
     assert waits == []
 
 
-def test_the_token_travels_only_in_the_authorization_header(server: KosliServer, waits: list[float], opened) -> None:
+def test_the_token_travels_only_in_the_authorization_header(
+    server: KosliServer, waits: list[float], opened: list[KosliClient]
+) -> None:
     lines: list[str] = []
     settings = load_settings({}, server.env(KOSLI_DEBUG="true"), None)
     kosli = KosliClient(settings, debug=lines.append, sleep=waits.append)
@@ -198,7 +208,7 @@ def test_a_token_is_never_sent_over_plain_http_to_another_machine() -> None:
     assert TOKEN not in str(refused.value)
 
 
-def test_pages_end_on_a_short_page(server: KosliServer, waits: list[float], client) -> None:
+def test_pages_end_on_a_short_page(server: KosliServer, waits: list[float], client: MakeClient) -> None:
     server.add(*history("aws-beta", [[artifact(f"{i:040x}")] for i in range(3, 9)], start=3))
 
     pages = list(client().events("aws-beta", start=1))

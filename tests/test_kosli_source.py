@@ -7,6 +7,7 @@ import json
 import pytest
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
+from tests.conftest import RunCli
 from tests.factory import artifact, fingerprint, history, seed
 from tests.gitrepo import GitRepo, bisect_refs, git
 from tests.kosli_server import Fault, KosliServer
@@ -53,7 +54,7 @@ def scenario(commits: list[CommitSha]) -> list[Snapshot]:
     ids=lambda args: " ".join(args),
 )
 def test_commands_answer_alike_from_kosli_and_from_the_embedded_store(
-    args: list[str], repo: GitRepo, run_cli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+    args: list[str], repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snapshots = scenario(repo.linear(8))
     seed(repo.path, *snapshots)
@@ -70,7 +71,9 @@ def test_commands_answer_alike_from_kosli_and_from_the_embedded_store(
     assert server.count("/api/v2/") > 0, "the second run read Kosli"
 
 
-def test_cold_bisect_fetches_two_snapshots_and_a_warm_one_none(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_cold_bisect_fetches_two_snapshots_and_a_warm_one_none(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer
+) -> None:
     commits = repo.linear(8)
     server.add(*scenario(commits))
 
@@ -89,7 +92,7 @@ def test_cold_bisect_fetches_two_snapshots_and_a_warm_one_none(repo: GitRepo, ru
 
 
 def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
-    repo: GitRepo, run_cli, server: KosliServer
+    repo: GitRepo, run_cli: RunCli, server: KosliServer
 ) -> None:
     server.add(*scenario(repo.linear(8)))
     assert run_cli("where", "HEAD~4", cwd=repo.path).exit_code == 0  # the cache now knows both environments
@@ -108,7 +111,7 @@ def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
     assert len(probes) == 2 and max(probes) < listed, "one round trip: the probes did not wait for the listing"
 
 
-def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     server.add(*scenario(repo.linear(8)))
     assert "staging" in run_cli("where", "HEAD~4", cwd=repo.path).stdout
     del server.snapshots["staging"], server.events["staging"]
@@ -119,7 +122,7 @@ def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli
     assert "aws-beta" in result.stdout and "staging" not in result.stdout
 
 
-def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     commits = repo.linear(8)
     snapshots = history("staging", [[artifact(commits[i], url=URL)] for i in (1, 3, 5, 7)])
     server.add(*snapshots[:2])
@@ -135,7 +138,7 @@ def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli, server:
     assert [r.query.get("start") for r in events] == [["3"]]
 
 
-def test_events_over_several_pages(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_events_over_several_pages(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     commits = repo.linear(3)
     states = [[artifact(commits[i % 2 + 1], url=URL), artifact(None, f"job{i}")] for i in range(70)]
     server.add(*history("batch", states))
@@ -148,7 +151,9 @@ def test_events_over_several_pages(repo: GitRepo, run_cli, server: KosliServer) 
     assert len(server.events["batch"]) > 200 and len(pages) >= 3
 
 
-def test_offline_answers_from_the_cache_and_names_what_is_missing(repo: GitRepo, run_cli, monkeypatch) -> None:
+def test_offline_answers_from_the_cache_and_names_what_is_missing(
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     commits = repo.linear(8)
     with KosliServer() as kosli:
         kosli.add(*scenario(commits))
@@ -166,7 +171,9 @@ def test_offline_answers_from_the_cache_and_names_what_is_missing(repo: GitRepo,
     )
 
 
-def test_snapshot_expressions_go_out_as_the_kosli_cli_sends_them(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_snapshot_expressions_go_out_as_the_kosli_cli_sends_them(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer
+) -> None:
     commits = repo.linear(8)
     server.add(*scenario(commits))
 
@@ -181,7 +188,7 @@ def test_snapshot_expressions_go_out_as_the_kosli_cli_sends_them(repo: GitRepo, 
     ]
 
 
-def test_kosli_errors_are_one_line_naming_the_input(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_kosli_errors_are_one_line_naming_the_input(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     repo.linear(2)
     server.add(*history("aws-beta", [[]]))
 
@@ -194,7 +201,7 @@ def test_kosli_errors_are_one_line_naming_the_input(repo: GitRepo, run_cli, serv
     assert beyond.stderr.count("\n") == 1
 
 
-def test_debug_shows_each_request_and_never_the_token(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_debug_shows_each_request_and_never_the_token(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     commits = repo.linear(8)
     server.add(*scenario(commits))
 
@@ -209,7 +216,9 @@ def test_debug_shows_each_request_and_never_the_token(repo: GitRepo, run_cli, se
     assert stored == []
 
 
-def test_kosli_debug_variable_turns_debug_on(repo: GitRepo, run_cli, server: KosliServer, monkeypatch) -> None:
+def test_kosli_debug_variable_turns_debug_on(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.linear(1)
     server.add(*history("aws-beta", [[]]))
     monkeypatch.setenv("KOSLI_DEBUG", "true")
@@ -219,7 +228,9 @@ def test_kosli_debug_variable_turns_debug_on(repo: GitRepo, run_cli, server: Kos
     assert result.stderr.startswith("[debug] GET ")
 
 
-def test_plain_http_to_another_machine_is_refused_before_connecting(repo: GitRepo, run_cli, monkeypatch) -> None:
+def test_plain_http_to_another_machine_is_refused_before_connecting(
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.linear(1)
     monkeypatch.setenv("KOSLI_ORG", "acme")
     monkeypatch.setenv("KOSLI_API_TOKEN", "very-secret-token")
@@ -238,7 +249,7 @@ def test_plain_http_to_another_machine_is_refused_before_connecting(repo: GitRep
 
 
 def test_a_failed_fetch_caches_nothing_and_starts_no_bisect(
-    repo: GitRepo, run_cli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+    repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commits = repo.linear(8)
     server.add(*scenario(commits))
@@ -256,7 +267,9 @@ def test_a_failed_fetch_caches_nothing_and_starts_no_bisect(
     assert offline.stderr == "fatal: aws-beta#1 is not in the cache of org 'acme'; run without --offline to fetch it\n"
 
 
-def test_control_characters_from_the_server_are_not_printed(repo: GitRepo, run_cli, server: KosliServer) -> None:
+def test_control_characters_from_the_server_are_not_printed(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer
+) -> None:
     commits = repo.linear(2)
     name = "web\x1b]0;owned\x07:\x1b[31mred"
     hostile = Artifact(name, fingerprint("hostile"), (Provenance("web-ci", commits[1], URL),))

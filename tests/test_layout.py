@@ -25,7 +25,7 @@ def modules() -> dict[str, Path]:
 
 def imports(path: Path) -> set[str]:
     """What a module imports, anywhere in it (lazy imports in functions too), as absolute names."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

@@ -11,6 +11,7 @@ import pytest
 from git_kosli.errors import GitCommandError
 from git_kosli.git.notes import read_notes, write_notes
 from git_kosli.git.repository import discover
+from git_kosli.model import CommitSha
 from tests.gitrepo import GitRepo, git
 
 
@@ -78,7 +79,7 @@ def test_past_256_notes_the_tree_fans_out_and_a_rewritten_flat_note_moves(repo: 
 
 def test_past_65536_notes_every_tree_stays_small_and_git_still_reads_them(repo: GitRepo) -> None:
     (first,) = repo.linear(1)
-    others = [hashlib.sha1(b"%d" % i).hexdigest() for i in range(1, 70_000)]  # notes may name any object
+    others = [CommitSha(hashlib.sha1(b"%d" % i).hexdigest()) for i in range(1, 70_000)]  # notes may name any object
     paths = discover(repo.path)
 
     assert write_notes(paths, {first: "prod#1 web:1", **{sha: "beta#2 web:2" for sha in others}}, command="notes")

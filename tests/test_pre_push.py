@@ -11,7 +11,8 @@ import pytest
 
 from git_kosli.git import hooks
 from git_kosli.git.hooks import is_zero, parse_push_lines, pre_commit_refs
-from tests.conftest import installed_env
+from git_kosli.model import CommitSha
+from tests.conftest import RunCli, installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 
@@ -26,7 +27,7 @@ def push(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def deployed(repo: GitRepo, tmp_path: Path, run_cli) -> dict[str, str]:
+def deployed(repo: GitRepo, tmp_path: Path, run_cli: RunCli) -> dict[str, CommitSha]:
     """main a-b-c-d; prod runs b; beta runs a hotfix h built on b; the hook is installed; origin is bare."""
     c = {"a": repo.commit("a"), "b": repo.commit("b")}
     repo.branch("hotfix")
@@ -74,13 +75,13 @@ def test_pre_commit_variables_stand_for_stdin() -> None:
     assert pre_commit_refs({}) == []
 
 
-def test_the_installed_hook_is_the_shipped_file(deployed: dict[str, str], repo: GitRepo) -> None:
+def test_the_installed_hook_is_the_shipped_file(deployed: dict[str, CommitSha], repo: GitRepo) -> None:
     installed = repo.path / ".git" / "hooks" / "pre-push"
     assert installed.read_text() == (Path(__file__).parents[1] / "hooks" / "pre-push").read_text() == hooks.hook_text()
     assert os.access(installed, os.X_OK)
 
 
-def test_a_push_shows_each_environment(deployed: dict[str, str], repo: GitRepo) -> None:
+def test_a_push_shows_each_environment(deployed: dict[str, CommitSha], repo: GitRepo) -> None:
     result = push(repo, "origin", "main")
 
     assert result.returncode == 0, result.stderr
@@ -89,7 +90,7 @@ def test_a_push_shows_each_environment(deployed: dict[str, str], repo: GitRepo) 
     assert git(repo.path, "ls-remote", "origin", "main").split()[0] == deployed["d"]
 
 
-def test_new_branch_tag_fast_forward_delete_and_several_refs(deployed: dict[str, str], repo: GitRepo) -> None:
+def test_new_branch_tag_fast_forward_delete_and_several_refs(deployed: dict[str, CommitSha], repo: GitRepo) -> None:
     git(repo.path, "tag", "v1", deployed["c"])
     assert push(repo, "origin", f"{deployed['c']}:refs/heads/main").returncode == 0  # new branch
     fast_forward = push(repo, "origin", "main")
@@ -105,7 +106,7 @@ def test_new_branch_tag_fast_forward_delete_and_several_refs(deployed: dict[str,
     assert up_to_date.returncode == 0 and "kosli:" not in up_to_date.stderr
 
 
-def test_a_broken_source_lets_the_push_go(deployed: dict[str, str], repo: GitRepo) -> None:
+def test_a_broken_source_lets_the_push_go(deployed: dict[str, CommitSha], repo: GitRepo) -> None:
     (repo.path / ".git" / "kosli" / "local.sqlite").write_bytes(b"this is not a database")
     result = push(repo, "origin", "main")
     assert result.returncode == 0
@@ -113,7 +114,9 @@ def test_a_broken_source_lets_the_push_go(deployed: dict[str, str], repo: GitRep
     assert git(repo.path, "ls-remote", "origin", "main").split()[0] == deployed["d"]
 
 
-def test_blocking_mode_refuses_a_push_that_drops_a_deployed_hotfix(deployed: dict[str, str], repo: GitRepo) -> None:
+def test_blocking_mode_refuses_a_push_that_drops_a_deployed_hotfix(
+    deployed: dict[str, CommitSha], repo: GitRepo
+) -> None:
     git(repo.path, "config", "kosli.prePush.block", "missing-deployed")
     git(repo.path, "config", "kosli.prePush.environments", "beta")
 
@@ -129,7 +132,7 @@ def test_blocking_mode_refuses_a_push_that_drops_a_deployed_hotfix(deployed: dic
     assert push(repo, "origin", "main").returncode == 0
 
 
-def test_install_refuses_a_foreign_hook_and_uninstall_removes_only_ours(repo: GitRepo, run_cli) -> None:
+def test_install_refuses_a_foreign_hook_and_uninstall_removes_only_ours(repo: GitRepo, run_cli: RunCli) -> None:
     repo.commit("a")
     hooks_dir = repo.path / "custom-hooks"
     git(repo.path, "config", "core.hooksPath", "custom-hooks")
@@ -148,7 +151,7 @@ def test_install_refuses_a_foreign_hook_and_uninstall_removes_only_ours(repo: Gi
     assert not (hooks_dir / "pre-push").exists()
 
 
-def test_status_against_a_revision(deployed: dict[str, str], repo: GitRepo, run_cli) -> None:
+def test_status_against_a_revision(deployed: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli) -> None:
     doc = json.loads(run_cli("status", "main", "--json", cwd=repo.path).stdout)
     envs = {e["environment"]: e for e in doc["environments"]}
     (prod,) = envs["prod"]["running"]

@@ -7,19 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RunCli
 from tests.factory import artifact, history
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
 
 
-def effective(run_cli, repo: GitRepo, *options: str) -> dict[str, dict[str, str | None]]:
+def effective(run_cli: RunCli, repo: GitRepo, *options: str) -> dict[str, dict[str, str | None]]:
     result = run_cli(*options, "config", "--json", cwd=repo.path)
     assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["settings"]
+    settings: dict[str, dict[str, str | None]] = json.loads(result.stdout)["settings"]
+    return settings
 
 
 def test_option_beats_environment_beats_git_config_beats_the_kosli_config_file(
-    repo: GitRepo, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     repo.linear(1)
     kosli_yml = tmp_path / "home" / ".kosli.yml"
@@ -40,7 +42,9 @@ def test_option_beats_environment_beats_git_config_beats_the_kosli_config_file(
     assert settings["flow"] == {"value": None, "origin": None}
 
 
-def test_kosli_config_file_names_another_file(repo: GitRepo, run_cli, monkeypatch, tmp_path: Path) -> None:
+def test_kosli_config_file_names_another_file(
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     repo.linear(1)
     (tmp_path / "ci.yaml").write_text('org: "ci-org"\n')
     monkeypatch.setenv("KOSLI_CONFIG_FILE", str(tmp_path / "ci"))
@@ -48,7 +52,9 @@ def test_kosli_config_file_names_another_file(repo: GitRepo, run_cli, monkeypatc
     assert effective(run_cli, repo)["org"] == {"value": "ci-org", "origin": str(tmp_path / "ci.yaml")}
 
 
-def test_the_table_masks_the_token_and_names_the_source(repo: GitRepo, run_cli, monkeypatch) -> None:
+def test_the_table_masks_the_token_and_names_the_source(
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.linear(1)
     monkeypatch.setenv("KOSLI_API_TOKEN", "very-secret-token")
     monkeypatch.setenv("KOSLI_ORG", "acme")
@@ -65,7 +71,7 @@ def test_the_table_masks_the_token_and_names_the_source(repo: GitRepo, run_cli, 
     assert local.stdout.endswith("source: the embedded store\n")
 
 
-def test_config_works_outside_a_repository(run_cli, tmp_path: Path, monkeypatch) -> None:
+def test_config_works_outside_a_repository(run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOSLI_HOST", "https://eu.kosli.example")
 
     result = run_cli("config", "--json", cwd=tmp_path)
@@ -77,7 +83,7 @@ def test_config_works_outside_a_repository(run_cli, tmp_path: Path, monkeypatch)
 
 
 def test_a_token_encrypted_by_kosli_config_points_to_the_variable(
-    repo: GitRepo, run_cli, monkeypatch, tmp_path: Path
+    repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     repo.linear(1)
     kosli_yml = tmp_path / "home" / ".kosli.yml"
@@ -109,7 +115,7 @@ def test_a_token_encrypted_by_kosli_config_points_to_the_variable(
     ],
 )
 def test_a_bad_setting_is_one_line_naming_where_it_was_set(
-    variable: str, value: str, message: str, repo: GitRepo, run_cli, monkeypatch
+    variable: str, value: str, message: str, repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.linear(1)
     monkeypatch.setenv("KOSLI_ORG", "acme")

@@ -7,25 +7,25 @@ from datetime import UTC, datetime
 import pytest
 
 from git_kosli.errors import SnapshotExprError, SnapshotNotFoundError
-from git_kosli.model import SnapshotSummary
+from git_kosli.model import EnvName, SnapshotSummary
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, parse, resolve_index
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("aws-beta", Latest("aws-beta")),
-        ("aws-beta#40", Numbered("aws-beta", 40)),
-        ("aws-beta#-1", Numbered("aws-beta", -1)),
-        ("aws-beta~3", Behind("aws-beta", 3)),
-        ("aws-beta~0", Behind("aws-beta", 0)),
-        ("aws-beta@{2023-10-02T12:00:00}", AtTime("aws-beta", datetime(2023, 10, 2, 12, tzinfo=UTC))),
-        ("aws-beta@{2.hours.ago}", Ago("aws-beta", 2, "hours")),
-        ("aws-beta@{1.day.ago}", Ago("aws-beta", 1, "days")),
-        ("aws-beta@{3.weeks.ago}", Ago("aws-beta", 3, "weeks")),
-        ("aws-beta@{6.months.ago}", Ago("aws-beta", 6, "months")),
-        ("aws-beta@{now}", Now("aws-beta")),
-        ("prod.eu_1", Latest("prod.eu_1")),
+        ("aws-beta", Latest(EnvName("aws-beta"))),
+        ("aws-beta#40", Numbered(EnvName("aws-beta"), 40)),
+        ("aws-beta#-1", Numbered(EnvName("aws-beta"), -1)),
+        ("aws-beta~3", Behind(EnvName("aws-beta"), 3)),
+        ("aws-beta~0", Behind(EnvName("aws-beta"), 0)),
+        ("aws-beta@{2023-10-02T12:00:00}", AtTime(EnvName("aws-beta"), datetime(2023, 10, 2, 12, tzinfo=UTC))),
+        ("aws-beta@{2.hours.ago}", Ago(EnvName("aws-beta"), 2, "hours")),
+        ("aws-beta@{1.day.ago}", Ago(EnvName("aws-beta"), 1, "days")),
+        ("aws-beta@{3.weeks.ago}", Ago(EnvName("aws-beta"), 3, "weeks")),
+        ("aws-beta@{6.months.ago}", Ago(EnvName("aws-beta"), 6, "months")),
+        ("aws-beta@{now}", Now(EnvName("aws-beta"))),
+        ("prod.eu_1", Latest(EnvName("prod.eu_1"))),
     ],
 )
 def test_every_form_parses(text: str, expected: object) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import installed_env
+from tests.conftest import RunCli, installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
@@ -57,7 +57,7 @@ def on_terminal(args: list[str], cwd: Path, env: dict[str, str], *, stderr_tty: 
     return b"".join(chunks).decode().replace("\r\n", "\n"), (err or b"").decode()
 
 
-def test_color_never_and_always_on_any_command(deployed: GitRepo, run_cli) -> None:
+def test_color_never_and_always_on_any_command(deployed: GitRepo, run_cli: RunCli) -> None:
     never = run_cli("diff", "aws-beta", "staging", "--color=never", cwd=deployed.path)
     always = run_cli("diff", "aws-beta", "staging", "--color=always", cwd=deployed.path)
     before = run_cli("--color", "diff", "aws-beta", "staging", cwd=deployed.path)
@@ -70,7 +70,7 @@ def test_color_never_and_always_on_any_command(deployed: GitRepo, run_cli) -> No
     assert always.stdout.replace(f"{ESC}m", "").count(ESC) == always.stdout.count(f"{ESC}m")
 
 
-def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli) -> None:
+def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli: RunCli) -> None:
     result = run_cli("diff", "aws-beta", "staging", "--color=sometimes", cwd=deployed.path)
 
     assert result.exit_code == 129
@@ -88,7 +88,7 @@ def test_a_bad_color_value_is_a_usage_error(deployed: GitRepo, run_cli) -> None:
     ],  # true means auto, as in git
 )
 def test_color_follows_git_config_through_a_pipe(
-    deployed: GitRepo, run_cli, config: dict[str, str], coloured: bool
+    deployed: GitRepo, run_cli: RunCli, config: dict[str, str], coloured: bool
 ) -> None:
     for key, value in config.items():
         git(deployed.path, "config", key, value)
@@ -98,7 +98,9 @@ def test_color_follows_git_config_through_a_pipe(
     assert (ESC in result.stdout) is coloured
 
 
-def test_inside_git_pager_auto_colour_is_on(deployed: GitRepo, run_cli, monkeypatch) -> None:
+def test_inside_git_pager_auto_colour_is_on(
+    deployed: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GIT_PAGER_IN_USE", "true")
 
     assert ESC in run_cli("log", "staging", cwd=deployed.path).stdout

@@ -21,11 +21,12 @@ from typing import NamedTuple
 from git_kosli.errors import GitCommandError
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import cat_objects, feed_git, run_git
+from git_kosli.model import CommitSha
 
 NOTES_REF = "refs/notes/kosli"
 _TREE_SIZE = 256  # git fans the notes tree out about here: each level of 2-hex directories keeps trees this small
 _FALLBACK_IDENT = "git kosli <git-kosli@localhost>"
-Notes = Mapping[str, str] | Iterable[tuple[str, str]]  # full commit sha -> text, or a stream of the pairs
+Notes = Mapping[CommitSha, str] | Iterable[tuple[CommitSha, str]]  # full commit sha -> text, or a stream of them
 _STATES = 64  # a found note's state, packed with its text's number: 2 * directory depth + (1 if the same text)
 
 
