@@ -26,12 +26,15 @@ COMMANDS = {
     "demo": "git_kosli.commands.demo:demo",
     "hook": "git_kosli.commands.hook:hook",
     "diff": "git_kosli.commands.diff:diff",
+    "env": "git_kosli.commands.env:env",
+    "fetch": "git_kosli.commands.fetch:fetch",
     "help": "git_kosli.commands.help:help_",
     "log": "git_kosli.commands.log:log",
     "notes": "git_kosli.commands.notes:notes",
     "pre-push": "git_kosli.commands.pre_push:pre_push",
     "snapshot": "git_kosli.commands.snapshot:snapshot",
     "status": "git_kosli.commands.status:status",
+    "timeline": "git_kosli.commands.timeline:timeline",
     "where": "git_kosli.commands.where:where",
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -16,7 +16,7 @@ from git_kosli.git.repository import RepoPaths, discover
 if TYPE_CHECKING:
     from git_kosli.deployments import EnvStatus
     from git_kosli.git.history import GitHistory
-    from git_kosli.model import CommitSha
+    from git_kosli.model import CommitSha, EnvName, Snapshot
     from git_kosli.pairing import RepoMatcher
     from git_kosli.sources import Source
     from git_kosli.sources.settings import KosliSettings
@@ -184,6 +184,28 @@ class AppContext:
             commit_of=self.matcher.commit_of,
             divergences=self.history.divergences,
         )
+
+    def write_notes(
+        self, histories: Mapping[EnvName, Sequence[Snapshot]], wanted: Collection[CommitSha] | None = None
+    ) -> tuple[bool, int]:
+        """Write refs/notes/kosli for every commit the histories ran (only `wanted` ones when given).
+
+        Returns whether a notes commit was written, and how many notes were compared.
+        """
+        from git_kosli.facts import builds, commit_facts, episodes_by_commit
+        from git_kosli.git.notes import NotesTree
+
+        commit_of = self.matcher.commit_of
+        known = {sha: b for sha, b in builds(histories.values(), commit_of).items() if self.history.has_commit(sha)}
+        facts = commit_facts(self.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
+        texts = (
+            (f.commit, f.text(full=True))
+            for f in facts
+            if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
+        )
+        update = NotesTree(self.paths).compare(texts)
+        changed = update.write(command="notes", progress=self.progress("Writing notes", len(update.changed)))
+        return changed, update.compared
 
     def _keep(self, resource: _T) -> _T:
         self._closers.append(resource)

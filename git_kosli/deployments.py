@@ -67,7 +67,7 @@ def environment_statuses(
                     Running(
                         commit,
                         artifact,
-                        _running_since(history, commit, commit_of),
+                        running_since(history, commit, commit_of),
                         behind=counts[(commit, revision)].new_only,
                         ahead=counts[(commit, revision)].old_only,
                     )
@@ -80,9 +80,10 @@ def environment_statuses(
     return statuses
 
 
-def _running_since(
+def running_since(
     history: Sequence[Snapshot], commit: CommitSha, commit_of: Callable[[Artifact], CommitSha | None]
 ) -> Snapshot:
+    """The snapshot a commit started running in, this time: the first of the latest unbroken run that has it."""
     since = history[-1]
     for snapshot in reversed(history):
         if not any(commit_of(a) == commit for a in snapshot.artifacts):

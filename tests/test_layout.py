@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "git_kosli"
-CORE = {"model", "errors", "snapshot_expr", "pairing", "ranges", "locate", "facts", "deployments", "bisect.built_first"}
+CORE = {
+    "model",
+    "errors",
+    "snapshot_expr",
+    "pairing",
+    "ranges",
+    "locate",
+    "facts",
+    "deployments",
+    "env_refs",
+    "bisect.built_first",
+}
 STANDARD = sys.stdlib_module_names
 
 

@@ -20,10 +20,9 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
     or, never built itself, `no artifact; first build SHA (NAME)`. Running it again changes nothing
     unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
     """
-    from git_kosli.facts import builds, commit_facts, episodes_by_commit
-    from git_kosli.git.notes import NotesTree
     from git_kosli.pairing import require_this_repository
     from git_kosli.sources import load_histories
+    from git_kosli.views.notes import notes_line
 
     wanted = None
     if revisions is not None:
@@ -32,16 +31,5 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
             raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
     histories = load_histories(app.source, envs)
     require_this_repository(histories, app.matcher)
-    commit_of = app.matcher.commit_of
-    known = {sha: build for sha, build in builds(histories.values(), commit_of).items() if app.history.has_commit(sha)}
-    facts = commit_facts(app.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
-    texts = (
-        (f.commit, f.text(full=True))
-        for f in facts
-        if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
-    )
-    update = NotesTree(app.paths).compare(texts)
-    changed = update.write(command="notes", progress=app.progress("Writing notes", len(update.changed)))
-    count = update.compared
-    state = "wrote" if changed else "up to date:"
-    click.echo(f"{state} notes for {count} commit{'s' if count != 1 else ''} in refs/notes/kosli")
+    changed, count = app.write_notes(histories, wanted)
+    click.echo(notes_line(changed=changed, count=count))
