@@ -37,6 +37,7 @@ COMMANDS = {
     "timeline": "git_kosli.commands.timeline:timeline",
     "where": "git_kosli.commands.where:where",
 }
+ALIASES = {"environments": "env"}  # other spellings of a command, not listed in help
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 TERMINAL = "git_kosli.terminal"  # ctx.meta key: --color / --no-pager, wherever on the command line
@@ -103,6 +104,7 @@ class LazyGroup(click.Group):
         return sorted({*super().list_commands(ctx), *(name for name in self.lazy if not name.startswith("_"))})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd_name = ALIASES.get(cmd_name, cmd_name)
         if cmd_name in self.lazy:
             module_name, attribute = self.lazy[cmd_name].split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attribute)

@@ -12,25 +12,35 @@ from git_kosli.params import env_option, json_option
 
 
 @click.command()
-@click.argument("commitish", metavar="COMMIT-ISH")
+@click.argument("commitish", metavar="COMMIT-ISH|ARTIFACT")
 @env_option
 @json_option
 @pass_app
 def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool) -> int:
     """Say where a commit runs: its own artifact, or inside a later build; and where it was rolled back.
 
-    Exits 1 when the commit runs in no environment.
+    Instead of a commit, give what you have in hand: a fingerprint (or a unique prefix of at least 7
+    hex digits) or an image name with tag or digest (`runner:6a29198`, `…/runner@sha256:…`); the
+    artifact is found among what ran, and the answer is for the commit it was built from. A string that
+    is also a revision (`6a29198`) is taken as the revision. Exits 1 when the commit runs in no environment.
     """
     from git_kosli.locate import first_build, first_seen_builds, locate
+    from git_kosli.lookup import Resolved, is_artifact_reference, resolve
     from git_kosli.pairing import require_this_repository
     from git_kosli.sources import load_histories
     from git_kosli.views.where import where_json, where_text
 
+    resolved: Resolved | None = None
     commit = app.history.resolve_or_none(commitish)
-    if commit is None:
+    if commit is None and not is_artifact_reference(commitish):
         raise UnknownRevisionError(f"unknown revision '{commitish}': not a commit in this repository")
     histories = load_histories(app.source, envs)
     require_this_repository(histories, app.matcher)
+    if commit is None:
+        everywhere = histories if not envs else load_histories(app.source, [])
+        ran = (a for history in everywhere.values() for snapshot in history for a in snapshot.artifacts)
+        resolved = resolve(commitish, ran, commit_of=app.matcher.commit_of, has_commit=app.history.has_commit)
+        commit = resolved.commit
     seen = first_seen_builds(histories, app.matcher.commit_of)
     containers = app.history.containing(commit, seen)
     presences = [
@@ -39,8 +49,9 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
     ]
     build = first_build(commit, containers, seen)
     if as_json:
-        click.echo(json.dumps(where_json(commit, presences, build), indent=2))
+        artifact = resolved.artifact if resolved else None
+        click.echo(json.dumps(where_json(commit, presences, build, artifact), indent=2))
     else:
         subject = app.history.subjects([commit])[commit]
-        app.show(where_text(commit, subject, presences, build), long=True)
+        app.show(where_text(commit, subject, presences, build, resolved.artifact if resolved else None), long=True)
     return ExitCode.OK if any(p.deployed for p in presences) else ExitCode.NO

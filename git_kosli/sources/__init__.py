@@ -40,6 +40,10 @@ class Source(Protocol):
         """Every environment's history (a network source lists them while it fetches)."""
         ...
 
+    def environment_types(self) -> dict[EnvName, str]:
+        """Each environment's type (`ECS`, `K8S`, ...), as known locally: no request."""
+        ...
+
 
 def utc_now() -> datetime:
     """The current time, in UTC."""

@@ -155,9 +155,17 @@ class Store:
         ]
 
     def add_environment(self, env: EnvName, env_type: str = "") -> None:
-        """Create an environment if it does not exist yet."""
+        """Create an environment if it does not exist yet; a type given replaces the one known."""
         with self._db:
-            self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (env, env_type))
+            self._db.execute(
+                "INSERT INTO environments VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET type = excluded.type "
+                "WHERE excluded.type != ''",
+                (env, env_type),
+            )
+
+    def environment_types(self) -> dict[EnvName, str]:
+        """Each environment's type (`ECS`, `K8S`, ...; empty when not known)."""
+        return {EnvName(n): t for n, t in self._db.execute("SELECT name, type FROM environments ORDER BY name")}
 
     def put_snapshots(self, snapshots: Iterable[Snapshot], *, env_type: str = "") -> list[SnapshotRef]:
         """Store snapshots all at once or not at all; returns the ones that were new.
@@ -280,3 +288,7 @@ class LocalSource:
     def all_histories(self) -> dict[EnvName, list[Snapshot]]:
         """Every stored environment's snapshots."""
         return self.histories(self.environments())
+
+    def environment_types(self) -> dict[EnvName, str]:
+        """Each stored environment's type."""
+        return self.store.environment_types()

@@ -7,11 +7,13 @@ from typing import Any
 
 from git_kosli.locate import FirstBuild, Presence
 from git_kosli.model import Artifact, Snapshot, short
-from git_kosli.views.text import iso_utc, table
+from git_kosli.views.text import artifact_json, iso_utc, table
 
 
-def where_json(commit: str, presences: Sequence[Presence], build: FirstBuild | None) -> dict[str, Any]:
-    """The `git kosli where --json` document."""
+def where_json(
+    commit: str, presences: Sequence[Presence], build: FirstBuild | None, artifact: Artifact | None = None
+) -> dict[str, Any]:
+    """The `git kosli where --json` document; `artifact`: the one a fingerprint or image named, if one did."""
 
     def point(snapshot: Snapshot | None) -> dict[str, Any] | None:
         return None if snapshot is None else {"snapshot": snapshot.index, "timestamp": iso_utc(snapshot.timestamp)}
@@ -30,6 +32,7 @@ def where_json(commit: str, presences: Sequence[Presence], build: FirstBuild | N
             for p in presences
         ],
         "first_build": None if build is None else {**_artifact(build.artifact), "git_commit": build.commit},
+        "artifact": None if artifact is None else artifact_json(artifact),
     }
 
 
@@ -38,13 +41,18 @@ def _artifact(artifact: Artifact) -> dict[str, Any]:
     return {"name": artifact.name, "fingerprint": artifact.fingerprint, "git_commit": commit, "flow": artifact.flow}
 
 
-def where_text(commit: str, subject: str, presences: Sequence[Presence], build: FirstBuild | None) -> str:
-    """The commit, its first build when never built itself, and a row per environment."""
+def where_text(
+    commit: str, subject: str, presences: Sequence[Presence], build: FirstBuild | None, artifact: Artifact | None = None
+) -> str:
+    """The artifact asked about (if any), the commit, its first build when never built itself, a row per environment."""
 
     def since(snapshot: Snapshot | None) -> str:
         return "-" if snapshot is None else f"#{snapshot.index} ({iso_utc(snapshot.timestamp)})"
 
     header = f"commit {short(commit)} {subject}"
+    if artifact is not None:
+        named = f"artifact {artifact.display_name} (fingerprint {short(artifact.fingerprint)}, flow {artifact.flow})"
+        header = f"{named}\n{header}"
     if build is not None:
         header += f"\nnever built itself; first build {short(build.commit)} ({build.artifact.display_name})"
     rows = [

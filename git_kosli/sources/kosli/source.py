@@ -26,6 +26,7 @@ from git_kosli.sources import utc_now
 from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
 from git_kosli.sources.kosli.cache import KosliCache
 from git_kosli.sources.kosli.json import (
+    clean_text,
     flows_of_events,
     provenance_from_listing,
     snapshot_from_json,
@@ -66,16 +67,25 @@ class KosliSource:
             return self.cache.environments()
         return self._remember(self._listed())
 
-    def _listed(self) -> list[EnvName]:
-        """The org's environments, as the server lists them (network only: may run in a worker)."""
+    def _listed(self) -> dict[EnvName, str]:
+        """The org's environments and their types, as the server lists them (network only: may run in a worker)."""
         assert self.client is not None
         listed = self.client.environments()
-        return sorted(EnvName(str(e["name"])) for e in listed if isinstance(e, dict) and e.get("name"))
+        found = {
+            EnvName(str(e["name"])): clean_text(str(e.get("type") or ""))
+            for e in listed
+            if isinstance(e, dict) and e.get("name")
+        }
+        return {env: found[env] for env in sorted(found)}
 
-    def _remember(self, names: list[EnvName]) -> list[EnvName]:
-        for env in names:
-            self.cache.add_environment(env)
-        return names
+    def _remember(self, listed: dict[EnvName, str]) -> list[EnvName]:
+        for env, env_type in listed.items():
+            self.cache.add_environment(env, env_type)
+        return list(listed)
+
+    def environment_types(self) -> dict[EnvName, str]:
+        """Each known environment's type (`ECS`, `K8S`, ...), as last listed."""
+        return self.cache.environment_types()
 
     def resolve(self, expr: SnapshotExpr) -> Snapshot:
         """The snapshot an expression names."""

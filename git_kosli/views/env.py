@@ -1,0 +1,56 @@
+"""`git kosli env` as text and JSON: each environment, its latest snapshot and what it runs of this repository. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from git_kosli.deployments import EnvStatus, Running
+from git_kosli.model import EnvName, short
+from git_kosli.views.text import age, artifact_json, snapshot_json, table
+
+JSON_VERSION = 1
+
+
+def env_text(statuses: Sequence[EnvStatus], types: Mapping[EnvName, str], *, now: float | None = None) -> str:
+    """A row per environment and running artifact of this repository: type, latest snapshot, its age, HEAD distance."""
+    rows = []
+    for s in statuses:
+        latest = [f"#{s.latest.index}", age(s.latest.timestamp, now)] if s.latest else ["-", "-"]
+        start = [s.env, types.get(s.env) or "-", *latest]
+        if not s.running:
+            rows.append([*start, "-", "-"])
+        rows += [[*start, f"{short(r.commit)} {r.artifact.display_name}", distance(r)] for r in s.running]
+    return table(rows, ["environment", "type", "latest", "age", "running", "from HEAD"])
+
+
+def distance(running: Running) -> str:
+    """`up to date`, `3 behind`, `2 ahead` or `3 behind, 2 ahead`: the running commit against HEAD."""
+    parts = [f"{n} {word}" for n, word in ((running.behind, "behind"), (running.ahead, "ahead")) if n]
+    return ", ".join(parts) or "up to date"
+
+
+def env_json(head: str, statuses: Sequence[EnvStatus], types: Mapping[EnvName, str]) -> dict[str, Any]:
+    """The `git kosli env --json` document."""
+    return {
+        "version": JSON_VERSION,
+        "head": {"git_commit": head},
+        "environments": [
+            {
+                "environment": s.env,
+                "type": types.get(s.env) or None,
+                "latest": snapshot_json(s.latest),
+                "running": [
+                    {
+                        "artifact": artifact_json(r.artifact),
+                        "git_commit": r.commit,
+                        "since": snapshot_json(r.since),
+                        "behind": r.behind,
+                        "ahead": r.ahead,
+                    }
+                    for r in s.running
+                ],
+            }
+            for s in statuses
+        ],
+    }
