@@ -132,6 +132,8 @@ def build(path: Path) -> Demo:
     with Store(store_path(path / ".git")) as store:
         store.put_snapshots(_environments(commits), env_type="ECS")
     (path / ".git" / "kosli" / MARKER).write_text("built by git kosli demo\n")
+    with (path / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/timeline.html\n")  # the picture `git kosli timeline` draws there
     return Demo(path=path, commits=commits)
 
 

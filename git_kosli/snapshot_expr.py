@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from git_kosli.errors import SnapshotExprError, SnapshotNotFoundError
+from git_kosli.errors import SnapshotExprError, SnapshotNotFoundError, UsageError
 from git_kosli.model import ENV_NAME_PATTERN, EnvName, SnapshotSummary
 
 UNITS = ("hours", "days", "weeks", "months")
 _ENV_PREFIX = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9.\-_]*")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 _AGO = re.compile(r"^(\d+)\.([a-z]+)\.ago$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,22 @@ def _parse_at(text: str, env: EnvName, column: int, body: str) -> SnapshotExpr:
     raise SnapshotExprError(
         text, inner_column, "expected now, YYYY-MM-DDTHH:MM:SS (UTC) or N.hours|days|weeks|months.ago"
     )
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """A moment as `@{...}` writes one: `now`, `YYYY-MM-DDTHH:MM:SS` (UTC), `YYYY-MM-DD` or `N.unit.ago`.
+
+    Raises:
+        UsageError: naming the text and the forms accepted.
+    """
+    when = f"{text}T00:00:00" if _DATE.match(text) else text
+    try:
+        expr = _parse_at(f"x@{{{when}}}", EnvName("x"), 2, f"{{{when}}}")
+    except SnapshotExprError:
+        raise UsageError(
+            f"invalid time '{text}': expected now, YYYY-MM-DD[THH:MM:SS] (UTC) or N.hours|days|weeks|months.ago"
+        ) from None
+    return instant(expr, now) if isinstance(expr, AtTime | Ago) else now
 
 
 def is_env_name(text: str) -> bool:

@@ -10,6 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "git_kosli"
 CORE = {
+    "runs",
     "lookup",
     "model",
     "errors",

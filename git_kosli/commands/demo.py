@@ -38,6 +38,10 @@ class Chapter:
     epilogue: Callable[[Path, Demo], str] | None = None
 
 
+TIMELINE = "timeline.html"  # written beside the demo's files, and ignored by git there
+INCIDENT = "2026-10-02T05:00:00"  # when aws-beta broke, after #6 started
+
+
 def _kosli(*args: str, codes: tuple[int, ...] = (0,)) -> Step:
     return Step(("git", "kosli", *args), codes)
 
@@ -95,6 +99,19 @@ CHAPTERS = [
         "Annotate the history.",
         "Everything above, written where git shows it: as notes under refs/notes/kosli.",
         lambda d: [_kosli("notes"), Step(("git", "log", "--oneline", "--notes=kosli", "-8", "main"))],
+    ),
+    Chapter(
+        "What runs where, in plain git and in a picture.",
+        "`git kosli fetch` points refs/kosli/ENV at the commit each environment runs, so git itself answers:\n"
+        "which commit beta runs, and what a deploy of main would bring it. The timeline draws the whole story;\n"
+        f"open {TIMELINE} in a browser.",
+        lambda d: [
+            _kosli("fetch"),
+            _kosli("env"),
+            Step(("git", "log", "--oneline", "--decorate", "--decorate-refs=refs/kosli/", "-4", "main")),
+            Step(("git", "log", "--oneline", "kosli/aws-beta..main")),
+            _kosli("timeline", "-o", TIMELINE, "--mark", f"{INCIDENT}=incident"),
+        ],
     ),
 ]
 
