@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 import click
 
-ENV_METAVARS = frozenset({"ENV"})
-REVISION_METAVARS = frozenset({"COMMIT-ISH", "[REVISION]", "REVISION", "[REVISION-RANGE]"})
+ENV_METAVARS = frozenset({"ENV", "[ENV]..."})
+REVISION_METAVARS = frozenset({"COMMIT-ISH", "COMMIT-ISH|ARTIFACT", "[REVISION]", "REVISION", "[REVISION-RANGE]"})
 MAX_NUMBERS = 100
 DEFAULTS = {"bisect": "start"}  # groups whose arguments, without a subcommand, are their default command's
 

@@ -52,6 +52,10 @@ def complete(run_cli: RunCli, repo: GitRepo, *words: str) -> list[str]:
         (["diff", "--color", ""], ["auto", "always", "never"]),
         (["status", "--env", "a"], ["aws-beta"]),
         (["where", "fe"], ["feature"]),
+        (["fetch", "aws-beta", "s"], ["staging"]),
+        (["timeline", "a"], ["aws-beta"]),
+        (["timeline", "--mark", "2026-10-01", "--o"], ["--open", "--output"]),
+        (["environments", "--j"], ["--json"]),
         (["frobnicate", ""], []),
     ],
 )

@@ -32,8 +32,12 @@ def test_the_whole_story_runs_and_finds_the_unbuilt_culprit(tmp_path: Path) -> N
     assert f"{culprit} is the first bad commit" in result.stdout
     assert f"The culprit is {culprit[:7]}" in result.stdout
     assert f"Answer: {world.ANSWER}." in result.stdout
-    for number in range(1, 8):
+    for number in range(1, 9):
         assert f"\n== {number}. " in result.stdout
+    assert (tmp_path / "d" / "timeline.html").read_text().startswith("<!DOCTYPE html>")
+    assert git(tmp_path / "d", "log", "-1", "--format=%s", "kosli/aws-beta").strip() == "Raise the default memory limit"
+    assert "6a29198 (refs/kosli/aws-beta) Raise the default memory limit" in result.stdout
+    assert git(tmp_path / "d", "status", "--porcelain").strip() == ""  # the picture is ignored there
     for command in (
         "$ git kosli diff aws-prod aws-beta --log",
         "$ git kosli bisect aws-beta#5 aws-beta#6",

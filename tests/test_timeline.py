@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def test_three_environments_of_300_snapshots_stay_readable_and_small(tmp_path: P
     assert labels, "some runs are wide enough for their label"
     for spans in labels.values():
         spans.sort()
-        assert all(left[1] <= right[0] for left, right in zip(spans, spans[1:], strict=False)), "labels overlap"
+        assert all(left[1] <= right[0] for left, right in pairwise(spans)), "labels overlap"
 
 
 def test_open_writes_into_the_git_dir_and_asks_the_browser(

@@ -20,7 +20,7 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
     """Say where a commit runs: its own artifact, or inside a later build; and where it was rolled back.
 
     Instead of a commit, give what you have in hand: a fingerprint (or a unique prefix of at least 7
-    hex digits) or an image name with tag or digest (`runner:6a29198`, `…/runner@sha256:…`); the
+    hex digits) or an image name with tag or digest (`runner:6a29198`, `REGISTRY/runner@sha256:DIGEST`); the
     artifact is found among what ran, and the answer is for the commit it was built from. A string that
     is also a revision (`6a29198`) is taken as the revision. Exits 1 when the commit runs in no environment.
     """
