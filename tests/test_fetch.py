@@ -66,6 +66,9 @@ def test_each_environment_gets_a_ref_at_its_running_commit(
     brings = git(repo.path, "log", "--format=%H", "kosli/prod..main").split()
     assert brings == git(repo.path, "rev-list", "main", f"^{c[2]}").split()
     assert git(repo.path, "describe", "--contains", "--all", c[1]).strip() == "kosli/prod~1"
+    decorated = git(repo.path, "-c", "log.initialDecorationSet=all", "log", "--oneline", "--decorate", "-1", c[2])
+    assert decorated.startswith(f"{c[2][:7]} (refs/kosli/prod) ")
+    assert git(repo.path, "branch", "--contains", "kosli/prod").split() == ["*", "main"]
 
 
 def test_deploys_and_rollbacks_move_the_refs_and_the_reflog_tells_them(
@@ -218,3 +221,14 @@ def test_fetch_notes_setting_refreshes_the_notes(
     assert result.exit_code == 0, result.stderr
     assert "wrote notes for" in result.stderr
     assert git(repo.path, "notes", "--ref=kosli", "show", c[3]).strip() == f"prod#2 registry.example/web:{c[3][:7]}"
+
+
+def test_quiet_fetch_prints_nothing_but_moves_the_refs(
+    repo: GitRepo, commits: list[CommitSha], publish: Publish, run_cli: RunCli
+) -> None:
+    publish(*history("prod", [[web(commits[1])]]))
+
+    result = run_cli("fetch", "-q", cwd=repo.path)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert refs(repo.path) == {"refs/kosli/prod": commits[1]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -193,3 +194,17 @@ def test_the_readme_picture_is_committed() -> None:
     assert image.width >= 1000
     rollback = hex_colour(COLOURS["rollback"])
     assert any(image.pixel(x, y) == rollback for y in range(0, image.height, 3) for x in range(0, image.width, 3))
+
+
+def test_the_same_picture_from_kosli_and_from_the_store(
+    repo: GitRepo, publish: Callable[..., object], run_cli: RunCli
+) -> None:
+    c = repo.linear(4)
+    publish(*history("prod", [[artifact(c[0])], [artifact(c[2])], [artifact(c[1])]]))
+
+    result = run_cli("timeline", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count('class="bar"') == 3
+    assert "brought 2 commits after" in result.stdout
+    assert f"rollback: took out 1 commit of {c[2][:7]}" in result.stdout
