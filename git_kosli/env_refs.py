@@ -18,6 +18,7 @@ from git_kosli.model import ENV_NAME_PATTERN, Artifact, CommitSha, EnvName, Snap
 
 REF_PREFIX = "refs/kosli/"
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a server's name never reaches the reflog with them
 
 
 def ref_component_or_none(name: str) -> str | None:
@@ -59,7 +60,7 @@ class Slot(NamedTuple):
     @property
     def message(self) -> str:
         """The reflog message: the snapshot it started running in, and the artifact (`aws-prod#6 runner:6a29198`)."""
-        return f"{self.since.ref} {self.artifact.display_name}"
+        return _CONTROL.sub("", f"{self.since.ref} {self.artifact.display_name}")
 
 
 class Refused(NamedTuple):

@@ -14,7 +14,7 @@ from git_kosli.git.refs import RefWrite, read_refs, write_refs
 from git_kosli.git.repository import discover
 from git_kosli.model import Artifact, CommitSha, Fingerprint
 from tests.conftest import RunCli
-from tests.factory import artifact, history
+from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
 
@@ -232,3 +232,28 @@ def test_quiet_fetch_prints_nothing_but_moves_the_refs(
 
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
     assert refs(repo.path) == {"refs/kosli/prod": commits[1]}
+
+
+def test_a_server_s_name_reaches_the_reflog_without_control_characters(
+    repo: GitRepo, commits: list[CommitSha], publish: Publish, run_cli: RunCli
+) -> None:
+    evil = web(commits[1])._replace(name="registry.example/web\x1b]0;pwned\x07:1\nfatal: x")
+    publish(*history("prod", [[evil]]))
+
+    result = run_cli("fetch", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert reflog(repo.path, "kosli/prod") == [f"{commits[1][:7]} prod#1 web]0;pwned:1fatal: x"]
+
+
+def test_an_environment_whose_name_git_refuses_gets_a_warning_not_a_ref(
+    repo: GitRepo, commits: list[CommitSha], run_cli: RunCli
+) -> None:
+    seed(repo.path, *history("v1..2", [[web(commits[1])]]), *history("prod", [[web(commits[2])]]))
+
+    result = run_cli("fetch", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert refs(repo.path) == {"refs/kosli/prod": commits[2]}
+    assert result.stderr.splitlines()[-1] == "warning: no ref for environment 'v1..2': not a valid ref name"

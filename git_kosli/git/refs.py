@@ -10,6 +10,7 @@ locked and its old value checked first, and a refusal anywhere moves no ref.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
@@ -59,8 +60,10 @@ def write_refs(paths: RepoPaths, writes: Sequence[RefWrite]) -> None:
     Raises:
         GitCommandError: a ref moved meanwhile or cannot be written (no ref was changed), or git failed.
     """
-    started = [_prepare(paths, write) for write in writes]
+    started: list[subprocess.Popen[str]] = []
     try:
+        for write in writes:
+            started.append(_prepare(paths, write))
         refusal = next((stderr for stderr in (_prepared_or_error(p) for p in started) if stderr is not None), None)
         for proc in started:
             _finish(proc, "abort" if refusal is not None else "commit")
@@ -92,8 +95,9 @@ def _prepare(paths: RepoPaths, write: RefWrite) -> subprocess.Popen[str]:
         text=True,
     )
     assert proc.stdin is not None
-    proc.stdin.write(f"start\nupdate {write.ref} {write.new} {write.old or _ZERO}\nprepare\n")
-    proc.stdin.flush()
+    with contextlib.suppress(BrokenPipeError):  # git refused already: it says why on stderr
+        proc.stdin.write(f"start\nupdate {write.ref} {write.new} {write.old or _ZERO}\nprepare\n")
+        proc.stdin.flush()
     return proc
 
 
@@ -111,11 +115,9 @@ def _finish(proc: subprocess.Popen[str], command: str) -> None:
     """Commit or abort a prepared transaction (one that already failed has exited) and wait for git."""
     assert proc.stdin is not None
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(BrokenPipeError):
             proc.stdin.write(f"{command}\n")
             proc.stdin.close()
-        except BrokenPipeError:
-            pass
     proc.wait()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,14 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     ]
     layout = "  ".join([*(f"{{:<{width}}}" for width in widths[:-1]), "{}"])
     return "\n".join([layout.format(*headers).rstrip(), *(layout.format(*line).rstrip() for line in lines)])
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """A string from outside without control characters: it cannot move the cursor or forge a line."""
+    return _CONTROL.sub("", text)
 
 
 def clip(text: str, width: int = 60) -> str:

@@ -10,7 +10,6 @@ offline. Labels that would not fit their bar are dropped, never drawn over each 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from html import escape
 
 from git_kosli.model import CommitSha, Divergence, EnvName, short
 from git_kosli.runs import Flagged, Run
-from git_kosli.views.text import iso_utc
+from git_kosli.views.text import iso_utc, printable
 
 WIDTH = 1200
 LEFT = 120  # lane names
@@ -38,7 +37,6 @@ COLOURS = {
     "lane": "#e9eef5",
     "incident": "#111111",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _STEPS = [h * 3600 for h in (1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 2160, 4320, 8760)]
 
 
@@ -282,4 +280,4 @@ def _clip(text: str, width: int) -> str:
 
 def _text(value: str) -> str:
     """A string from outside, safe inside HTML or SVG text and attributes: no control characters, escaped."""
-    return escape(_CONTROL.sub("", value.replace("\n", "\u2028")).replace("\u2028", "\n"), quote=True)
+    return escape("\n".join(printable(line) for line in value.split("\n")), quote=True)
