@@ -13,9 +13,13 @@ $(BIN)/git-kosli: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# man finds it from $(BIN) on PATH, so `git kosli --help` opens it; regenerated when the commands change.
-$(MANPAGE): $(BIN)/git-kosli $(wildcard git_kosli/*.py git_kosli/*/*.py)
+# The page the wheel ships (tests/test_help.py holds it current), regenerated when the commands change;
+# an editable install copies no data files, so `git kosli install-man` puts it where man finds it from $(BIN).
+man/git-kosli.1: $(BIN)/git-kosli $(wildcard git_kosli/*.py git_kosli/*/*.py)
 	$(BIN)/python -m git_kosli.manpage $@
+
+$(MANPAGE): man/git-kosli.1
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/git-kosli install-man $(VENV)/share/man
 
 demo: $(BIN)/git-kosli $(MANPAGE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" git kosli demo $(DEMO_DIR)

@@ -25,6 +25,7 @@ COMMANDS = {
     "config": "git_kosli.commands.config:config",
     "demo": "git_kosli.commands.demo:demo",
     "hook": "git_kosli.commands.hook:hook",
+    "install-man": "git_kosli.commands.install_man:install_man",
     "diff": "git_kosli.commands.diff:diff",
     "env": "git_kosli.commands.env:env",
     "fetch": "git_kosli.commands.fetch:fetch",
@@ -163,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = _bare_color_means_always(list(argv) if argv is not None else sys.argv[1:])
+    if args == ["--help"] and _man_page_shown():
+        return ExitCode.OK
     try:
         result = cli.main(args=args, prog_name="git kosli", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -185,6 +188,16 @@ def _run(argv: Sequence[str] | None) -> int:
     except Exception:  # the one place an unexpected error becomes a message
         return _report_bug()
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _man_page_shown() -> bool:
+    """`git-kosli --help` opens the man page as `git kosli --help` does; without one, click's help follows.
+
+    (`git kosli --help` never reaches us: git runs `man git-kosli` itself.)
+    """
+    from git_kosli.terminal import show_man_page
+
+    return show_man_page(os.environ)
 
 
 def _bare_color_means_always(args: list[str]) -> list[str]:

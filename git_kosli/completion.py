@@ -1,6 +1,6 @@
-"""Completion candidates for bash and zsh: commands, options, environments and snapshot numbers.
+"""Completion candidates for bash, zsh and fish: commands, options, environments and snapshot numbers.
 
-The shell scripts (`git kosli completion bash|zsh`) call the hidden `git kosli __complete WORDS...`,
+The shell scripts (`git kosli completion bash|zsh|fish`) call the hidden `git kosli __complete WORDS...`,
 which answers from the command tree and from what is already known locally (the embedded store or
 the Kosli cache): completion never waits for the network.
 """
@@ -40,6 +40,20 @@ _git-kosli () {
 }
 _git-kosli "$@"
 """
+
+FISH = r"""# git kosli completion for fish, for `git kosli ...` and `git-kosli ...`.
+# Install: git kosli completion fish > ~/.config/fish/conf.d/git-kosli.fish
+# (conf.d, not completions/: fish would load a completions/ file only when completing git-kosli itself)
+function __git_kosli_complete
+	set -l words (commandline -opc) (commandline -ct)
+	set -l start (contains -i -- kosli $words; or contains -i -- git-kosli $words; or echo 1)
+	git kosli __complete -- $words[(math $start[1] + 1)..-1] 2>/dev/null
+end
+complete -c git-kosli -f -k -a '(__git_kosli_complete)'
+complete -c git -n '__fish_seen_subcommand_from kosli' -f -k -a '(__git_kosli_complete)'
+"""
+
+SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 
 
 def candidates(

@@ -1,13 +1,16 @@
 """`git-kosli.1`, generated from the click commands so that it never drifts from them.
 
-`git kosli --help` is turned by git into `man git-kosli`; `make` installs the page in the
-venv's `share/man/man1`, which man finds from the venv's `bin` on PATH. Run
-`python -m git_kosli.manpage [FILE]` to write it anywhere else.
+`git kosli --help` is turned by git into `man git-kosli`. The wheel ships the page as
+`share/man/man1/git-kosli.1` (from `man/git-kosli.1`, which a test keeps current), so man finds it
+from the environment's `bin` on PATH; `git kosli install-man [DIR]` writes it where an installer
+left it out (uv tool). `python -m git_kosli.manpage [FILE]` prints it or writes it to FILE.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,6 +119,39 @@ def _escape(text: str) -> str:
     """Text safe in roff: backslashes doubled, no line starting with a control character."""
     text = text.replace("\\", "\\\\").replace("-", "\\-")
     return "\\&" + text if text.startswith((".", "'")) else text
+
+
+def default_directory(program: str, found_on_path: str | None, home: str | None) -> Path:
+    """The man folder beside the `bin` folder git-kosli runs from, which man searches when that `bin` is on PATH.
+
+    `program` is how the running git-kosli was started (a script path when run from PATH, links left
+    as they are: uv tool's `~/.local/bin/git-kosli` gives `~/.local/share/man`); `found_on_path` is
+    `git-kosli` looked up on PATH, for when it was started otherwise; else `~/.local/share/man`.
+    """
+    for candidate in (program, found_on_path):
+        if candidate and Path(candidate).name == "git-kosli" and os.path.isabs(candidate):
+            return Path(candidate).parent.parent / "share" / "man"
+    return Path(home or "~").expanduser() / ".local" / "share" / "man"
+
+
+def install(directory: Path, root: click.Group) -> Path:
+    """Write the page to DIRECTORY/man1/git-kosli.1 and return that path.
+
+    Written to a new file that is then renamed over the old one: a link at that name is replaced,
+    never followed.
+    """
+    target = directory / "man1" / "git-kosli.1"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=".git-kosli.1.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(render(root))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:

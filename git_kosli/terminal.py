@@ -7,6 +7,7 @@
   `--no-pager`, `pager.kosli=false`, or git already started one.
 - Progress: on stderr, only when stderr is a terminal, and only after a second
   (`GIT_PROGRESS_DELAY` seconds, as git).
+- The man page: shown by man when man finds it, as `git help` would.
 """
 
 from __future__ import annotations
@@ -87,6 +88,27 @@ def page(text: str, command: str, environ: Mapping[str, str]) -> None:
         except BrokenPipeError:
             pass  # the user quit the pager before the end
         pager.wait()
+
+
+def man_page_or_none(environ: Mapping[str, str]) -> str | None:
+    """Where man finds `git-kosli(1)` (MANPATH, or the `share/man` beside each PATH folder), or None."""
+    try:
+        found = subprocess.run(
+            ["man", "-w", "git-kosli"], env=dict(environ), capture_output=True, text=True, check=False, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = found.stdout.splitlines()
+    return lines[0] if found.returncode == 0 and lines else None
+
+
+def show_man_page(environ: Mapping[str, str]) -> bool:
+    """Show `git-kosli(1)` with man, as `git help kosli` does; False, showing nothing, when man cannot find it."""
+    if man_page_or_none(environ) is None:
+        return False
+    sys.stdout.flush()
+    subprocess.run(["man", "git-kosli"], env=dict(environ), check=False)
+    return True
 
 
 def progress_delay(environ: Mapping[str, str]) -> float:

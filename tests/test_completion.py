@@ -1,4 +1,4 @@
-"""Completion: the candidates, and the bash and zsh scripts driven as the shells drive them."""
+"""Completion: the candidates, and the bash, zsh and fish scripts driven as the shells drive them."""
 
 from __future__ import annotations
 
@@ -112,3 +112,30 @@ def test_zsh_script_offers_the_candidates(stored: GitRepo, tmp_path: Path) -> No
     )
 
     assert done.stdout.split() == ["staging"], done.stderr
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="needs fish (Debian package fish)")
+def test_fish_completes_git_kosli_and_git_dash_kosli(stored: GitRepo, tmp_path: Path) -> None:
+    conf_d = tmp_path / "home" / ".config" / "fish" / "conf.d"
+    conf_d.mkdir(parents=True)
+    (conf_d / "git-kosli.fish").write_text(
+        subprocess.run(
+            ["git", "kosli", "completion", "fish"], env=installed_env(), capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+    def fish(line: str) -> list[str]:
+        done = subprocess.run(
+            ["fish", "-c", f"complete -C {line!r}"],
+            cwd=stored.path,
+            env=installed_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert fish("git kosli snapshot show aws-beta#") == ["aws-beta#3", "aws-beta#2", "aws-beta#1"]
+    assert fish("git -C . kosli log s") == ["staging"]
+    assert fish("git-kosli snap") == ["snapshot"]

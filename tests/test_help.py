@@ -17,6 +17,7 @@ from tests.conftest import RunCli, installed_env
 
 ALL = [name for name, _, _ in commands(cli, click.Context(cli, info_name="git kosli"))]
 INSTALLED = Path(sys.prefix) / "share" / "man" / "man1" / "git-kosli.1"
+SHIPPED = Path(__file__).resolve().parents[1] / "man" / "git-kosli.1"  # what the wheel installs
 
 
 def test_the_man_page_lists_every_command_option_and_setting() -> None:
@@ -34,8 +35,9 @@ def test_the_man_page_lists_every_command_option_and_setting() -> None:
     assert "snapshot show" in ALL and "hook install" in ALL
 
 
-def test_the_installed_man_page_is_the_current_one() -> None:
-    assert INSTALLED.read_text() == render(cli), "run make: the page is regenerated from the commands"
+def test_the_shipped_and_installed_man_pages_are_the_current_one() -> None:
+    assert SHIPPED.read_text() == render(cli), "run make: man/git-kosli.1 is regenerated from the commands"
+    assert INSTALLED.read_text() == render(cli), "run make: it installs the page in the venv"
 
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="needs man")
@@ -91,3 +93,36 @@ def test_usage_errors_exit_129_with_the_usage_line(args: list[str], usage: str, 
     assert result.exit_code == 129
     assert result.stderr.startswith("error: ")
     assert usage in result.stderr
+
+
+def test_plain_git_kosli_dash_dash_help_falls_back_to_the_built_in_help_without_a_page(tmp_path: Path) -> None:
+    env = installed_env(MANPAGER="cat", MANPATH=str(tmp_path / "no-pages"))
+
+    shown = subprocess.run(["git-kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Usage: git kosli [OPTIONS] COMMAND [ARGS]...")
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="needs man")
+def test_install_man_puts_the_page_where_man_finds_it(tmp_path: Path, run_cli: RunCli) -> None:
+    pages = tmp_path / "pages"
+    env = installed_env(MANPAGER="cat", MANWIDTH="80", MANPATH=str(pages))
+
+    installed = run_cli("install-man", str(pages))
+    shown = subprocess.run(["git-kosli", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    assert installed.stdout == f"installed {pages / 'man1' / 'git-kosli.1'}\n"
+    assert (pages / "man1" / "git-kosli.1").read_text() == render(cli)
+    assert shown.stdout.lstrip().startswith("GIT-KOSLI(1)"), shown.stderr
+
+
+def test_install_man_replaces_a_link_instead_of_writing_through_it(tmp_path: Path, run_cli: RunCli) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / "pages" / "man1").mkdir(parents=True)
+    (tmp_path / "pages" / "man1" / "git-kosli.1").symlink_to(victim)
+
+    assert run_cli("install-man", str(tmp_path / "pages")).exit_code == 0
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "pages" / "man1" / "git-kosli.1").is_symlink()

@@ -1,4 +1,4 @@
-"""`git kosli completion bash|zsh` prints a completion script; the hidden `__complete` answers it."""
+"""`git kosli completion bash|zsh|fish` prints a completion script; the hidden `__complete` answers it."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ _T = TypeVar("_T")
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(["bash", "zsh"]))
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
     """Print the completion script for SHELL (install instructions are at its top and in the README).
 
     It completes commands, options, environment names and, after `ENV#`, snapshot numbers, from what
     is stored or cached locally: completing never waits for the network.
     """
-    from git_kosli.completion import BASH, ZSH
+    from git_kosli.completion import SCRIPTS
 
-    click.echo(BASH if shell == "bash" else ZSH, nl=False)
+    click.echo(SCRIPTS[shell], nl=False)
 
 
 @click.command("__complete", hidden=True, context_settings={"ignore_unknown_options": True})
