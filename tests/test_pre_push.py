@@ -73,6 +73,17 @@ def test_pre_commit_variables_stand_for_stdin() -> None:
     )
     assert (ref.local_sha, ref.remote_ref) == ("1" * 40, "refs/heads/main")
     assert pre_commit_refs({}) == []
+    # a first push to an empty remote: pre-commit runs on all files and names no commit
+    (first,) = pre_commit_refs(
+        {"PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main", "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main"}
+    )
+    assert (first.local_ref, first.local_sha, first.remote_ref) == (
+        "refs/heads/main",
+        "refs/heads/main",
+        "refs/heads/main",
+    )
+    (from_only,) = pre_commit_refs({"PRE_COMMIT_FROM_REF": "2" * 40})
+    assert from_only.local_sha == "2" * 40
 
 
 def test_the_installed_hook_is_the_shipped_file(deployed: dict[str, CommitSha], repo: GitRepo) -> None:

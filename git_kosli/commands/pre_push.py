@@ -66,7 +66,7 @@ class _Outcome:
 def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
     """Compute every line first, then publish: a time-out never prints half an answer."""
     from git_kosli.deployments import missing_deployed
-    from git_kosli.model import CommitSha, short
+    from git_kosli.model import commit_sha_or_none, short
     from git_kosli.views.status import push_lines
 
     try:
@@ -74,7 +74,10 @@ def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
         blocking_envs = [e.strip() for v in app.config.get_all("kosli.prePush.environments") for e in v.split(",")]
         lines, blocked = [], False
         for ref in refs:
-            statuses = app.environment_statuses(CommitSha(ref.local_sha), [])
+            commit = commit_sha_or_none(ref.local_sha) or app.history.resolve_or_none(ref.local_sha)
+            if commit is None:
+                continue  # pre-commit named a ref that is not here; nothing to say about it
+            statuses = app.environment_statuses(commit, [])
             name = ref.remote_ref.removeprefix("refs/heads/") or ref.local_ref
             lines += push_lines(statuses, name)
             if block:

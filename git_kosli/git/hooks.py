@@ -79,14 +79,20 @@ def parse_push_lines(text: str) -> list[PushedRef]:
 
 
 def pre_commit_refs(environ: Mapping[str, str]) -> list[PushedRef]:
-    """The one ref pre-commit passes in PRE_COMMIT_* variables (it consumes git's stdin itself)."""
-    to_ref = environ.get("PRE_COMMIT_TO_REF")
-    if not to_ref:
+    """The one ref pre-commit passes in PRE_COMMIT_* variables (it consumes git's stdin itself).
+
+    Its `local_sha` may be a ref name: on the first push of a history the remote lacks entirely
+    (a new, empty remote), pre-commit runs on all files and sets no PRE_COMMIT_TO_REF, so the local
+    branch, else the from ref, stands for what is pushed. The caller resolves it.
+    """
+    names = ("PRE_COMMIT_TO_REF", "PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_FROM_REF")
+    pushed = next((environ[name] for name in names if environ.get(name)), None)
+    if pushed is None:
         return []
     return [
         PushedRef(
-            environ.get("PRE_COMMIT_LOCAL_BRANCH", to_ref),
-            to_ref,
+            environ.get("PRE_COMMIT_LOCAL_BRANCH") or pushed,
+            pushed,
             environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
             environ.get("PRE_COMMIT_FROM_REF", ""),
         )
