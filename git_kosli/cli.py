@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,56 +42,81 @@ COMMANDS = {
 ALIASES = {"environments": "env"}  # other spellings of a command, not listed in help
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-TERMINAL = "git_kosli.terminal"  # ctx.meta key: --color / --no-pager, wherever on the command line
+SETTINGS = "git_kosli.settings"  # ctx.meta keys: the options given, wherever on the command line
+TERMINAL = "git_kosli.terminal"
 
 
-def _remember(name: str, value: str | None = None) -> Any:
-    """An option callback that keeps the value for AppContext, so it works before or after the command name."""
+def _kept(flags: list[str], key: str, name: str, value: str | None = None, **attributes: Any) -> click.Option:
+    """An option whose value is kept for AppContext, so that it works before or after the command name."""
 
-    def callback(ctx: click.Context, param: click.Parameter, given: Any) -> None:
+    def remember(ctx: click.Context, param: click.Parameter, given: Any) -> None:
         if given:
-            ctx.meta.setdefault(TERMINAL, {})[name] = value or given
+            ctx.meta.setdefault(key, {})[name] = value or given
 
-    return callback
+    return click.Option(flags, expose_value=False, callback=remember, **attributes)
 
 
-def terminal_options() -> list[click.Option]:
-    """`--color[=WHEN]`, `--no-color` and `--no-pager`, accepted by every command as by git's."""
+def global_options() -> list[click.Option]:
+    """The options of `git kosli` itself, accepted after any command too (`git kosli where SHA --org acme`)."""
     return [
-        click.Option(
+        _kept(
+            ["--source"],
+            SETTINGS,
+            "source",
+            type=click.Choice(["kosli", "local"]),
+            help="Read Kosli (default when an org is set) or the embedded store.",
+        ),
+        _kept(
+            ["--org"], SETTINGS, "org", metavar="ORG", help="The Kosli organization (default: KOSLI_ORG, kosli.org)."
+        ),
+        _kept(
+            ["--host"],
+            SETTINGS,
+            "host",
+            metavar="URL",
+            help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com).",
+        ),
+        _kept(
+            ["--offline"],
+            SETTINGS,
+            "offline",
+            "true",
+            is_flag=True,
+            help="Answer from the cache of what was fetched before; no requests.",
+        ),
+        _kept(
+            ["--debug"],
+            SETTINGS,
+            "debug",
+            "true",
+            is_flag=True,
+            help="Print each request to Kosli (method, URL, status, time) on stderr.",
+        ),
+        _kept(
             ["--color"],
+            TERMINAL,
+            "color",
             metavar="[=WHEN]",
             type=click.Choice(["auto", "always", "never"]),
             is_flag=False,
             flag_value="always",
-            expose_value=False,
-            callback=_remember("color"),
             help="Colour the output: auto (as color.kosli / color.ui say), always or never.",
         ),
-        click.Option(
-            ["--no-color"],
-            is_flag=True,
-            expose_value=False,
-            callback=_remember("color", "never"),
-            help="Same as --color=never.",
-        ),
-        click.Option(
-            ["--no-pager"],
-            is_flag=True,
-            expose_value=False,
-            callback=_remember("no-pager"),
-            help="Do not pipe long output into the pager. These three options work on every command.",
-        ),
+        _kept(["--no-color"], TERMINAL, "color", "never", is_flag=True, help="Same as --color=never."),
+        _kept(["--no-pager"], TERMINAL, "no-pager", is_flag=True, help="Do not pipe long output into the pager."),
     ]
 
 
-def _with_terminal_options(command: click.Command) -> click.Command:
-    """Give a command (and a group's subcommands) the terminal options, once."""
+GLOBAL_OPTIONS = frozenset(name for option in global_options() for name in option.opts)
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    """Give a command (and a group's subcommands) the options of `git kosli` itself, once."""
     if not any(p.name == "no_pager" for p in command.params):
-        command.params.extend(terminal_options())
+        command.params.extend(global_options())
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            _with_terminal_options(sub)
+            _with_global_options(sub)
     return command
 
 
@@ -109,41 +135,28 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy:
             module_name, attribute = self.lazy[cmd_name].split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attribute)
-            return _with_terminal_options(command)
+            return _with_global_options(command)
         return super().get_command(ctx, cmd_name)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="git kosli", message="%(prog)s version %(version)s")
-@click.option(
-    "--source",
-    type=click.Choice(["kosli", "local"]),
-    help="Read Kosli (default when an org is set) or the embedded store.",
-)
-@click.option("--org", metavar="ORG", help="The Kosli organization (default: KOSLI_ORG, kosli.org).")
-@click.option(
-    "--host", metavar="URL", help="The Kosli server (default: KOSLI_HOST, kosli.host, https://app.kosli.com)."
-)
-@click.option("--offline", is_flag=True, help="Answer from the cache of what was fetched before; no requests.")
-@click.option("--debug", is_flag=True, help="Print each request to Kosli (method, URL, status, time) on stderr.")
 @click.pass_context
-def cli(ctx: click.Context, source: str | None, org: str | None, host: str | None, offline: bool, debug: bool) -> None:
-    """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments."""
+def cli(ctx: click.Context) -> None:
+    """Kosli environment snapshots as git commit ranges: bisect, where, diff and log over deployments.
+
+    The options below work after any command as well (git kosli where SHA --org acme), where the
+    Kosli CLI takes its own.
+    """
     from git_kosli.context import AppContext
 
-    options = {
-        "source": source,
-        "org": org,
-        "host": host,
-        "debug": "true" if debug else None,
-        "offline": "true" if offline else None,
-    }
+    options = ctx.meta.setdefault(SETTINGS, {})
     terminal = ctx.meta.setdefault(TERMINAL, {})
     ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options, terminal=terminal)
     ctx.call_on_close(ctx.obj.close)
 
 
-cli.params.extend(terminal_options())
+cli.params.extend(global_options())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,18 +179,25 @@ def _run(argv: Sequence[str] | None) -> int:
     args = _bare_color_means_always(list(argv) if argv is not None else sys.argv[1:])
     if args == ["--help"] and _man_page_shown():
         return ExitCode.OK
+    if not args:  # as plain `git` does: the usage and the commands, and exit 1
+        with click.Context(cli, info_name="git kosli") as ctx:
+            click.echo(ctx.get_help())
+        return ExitCode.NO
     try:
         result = cli.main(args=args, prog_name="git kosli", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.UsageError as error:
-        _print_usage_error(error.format_message(), error.ctx)
+        if type(error).__name__ == "NoArgsIsHelpError" and error.ctx is not None:  # `git kosli snapshot`: no error
+            click.echo(error.ctx.get_help())
+            return ExitCode.NO
+        _print_usage_error(error)
         return ExitCode.USAGE
     except UsageError as error:
-        click.echo(f"error: {error.message}", err=True)
+        _print_error("error", error)
         return ExitCode.USAGE
     except KosliError as error:
-        click.echo(f"fatal: {error.message}", err=True)
+        _print_error("fatal", error)
         return error.exit_code
     except (click.Abort, KeyboardInterrupt):
         click.echo("", err=True)
@@ -206,10 +226,32 @@ def _bare_color_means_always(args: list[str]) -> list[str]:
     return [("--color=always" if arg == "--color" else arg) for arg in args[:end]] + args[end:]
 
 
-def _print_usage_error(message: str, ctx: click.Context | None) -> None:
+def _print_error(prefix: str, error: KosliError) -> None:
+    """`fatal: MESSAGE` (or `error: ...`) and a `hint: ...` line for each thing to do next, as git prints them."""
+    click.echo(f"{prefix}: {error.message}", err=True)
+    for hint in error.hints:
+        click.echo(f"hint: {hint}", err=True)
+
+
+def _print_usage_error(error: click.UsageError) -> None:
+    """Click's usage errors in git's voice (lower case, no full stop, suggestions as hints), then the usage line."""
+    possibilities = [f"'{p}'" for p in getattr(error, "possibilities", None) or []]
+    command = re.match(r"No such command (['\"])(.*)\1\.$", error.message)
+    extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", error.message)
+    if isinstance(error, click.NoSuchOption):
+        message = f"unknown option '{error.option_name}'"
+    elif command is not None:
+        message = f"'{command.group(2)}' is not a git kosli command; see 'git kosli help'"
+    elif extra is not None:
+        message = f"unexpected argument{'s' if ' ' in extra.group(1) else ''} '{extra.group(1)}'"
+    else:
+        message = error.format_message().strip().removesuffix(".")
+        message = message[:1].lower() + message[1:] if message[1:2].islower() or message[1:2] == " " else message
     click.echo(f"error: {message}", err=True)
-    if ctx is not None:
-        click.echo(ctx.get_usage().replace("Usage:", "usage:", 1), err=True)
+    if possibilities:
+        click.echo(f"hint: did you mean {' or '.join(possibilities)}?", err=True)
+    if error.ctx is not None:
+        click.echo(error.ctx.get_usage().replace("Usage:", "usage:", 1), err=True)
 
 
 def _report_bug() -> int:

@@ -32,17 +32,18 @@ class AppContext:
         self,
         cwd: str | Path,
         environ: Mapping[str, str],
-        options: Mapping[str, str | None] | None = None,
+        options: dict[str, str | None] | None = None,
         terminal: Mapping[str, str | bool] | None = None,
     ) -> None:
         """Keep what the command line gave.
 
         `options`: the Kosli settings (`--org`, `--host`, `--source`, `--offline`, `--debug`); `terminal`:
-        `--color` and `--no-pager`, filled in while the rest of the command line is parsed.
+        `--color` and `--no-pager`; both filled in while the rest of the command line is parsed, as
+        these options may follow the command's name.
         """
         self.cwd = Path(cwd)
         self.environ = environ
-        self.options = dict(options or {})
+        self.options = options if options is not None else {}  # filled in while the command line is parsed
         self.terminal = terminal if terminal is not None else {}
         self._closers: list[object] = []
 
@@ -128,7 +129,10 @@ class AppContext:
             config: GitConfig | None = self.config
         except NotARepositoryError:
             config = None  # `git kosli config` outside a repository still shows the rest
-        return load_settings(self.options, self.environ, config)
+        settings = load_settings(self.options, self.environ, config)
+        if settings.config_file_error is not None and not _needs_config_file(settings):
+            click.echo(f"warning: {settings.config_file_error}; its settings are ignored", err=True)
+        return settings
 
     @property
     def source_name(self) -> str:
@@ -157,7 +161,14 @@ class AppContext:
 
         settings = self.settings
         if not settings.org:
-            raise KosliError("the Kosli source needs an org: set KOSLI_ORG or `git config kosli.org ORG`")
+            settings.require_config_file("org")
+            raise KosliError(
+                "the Kosli source needs an org, and none is set",
+                hints=[
+                    "set one: git config kosli.org ORG (or export KOSLI_ORG=ORG)",
+                    "or read the embedded store: --source local",
+                ],
+            )
         client = None
         if not self.options.get("offline"):
             debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if settings.debug else None
@@ -215,6 +226,13 @@ class AppContext:
         """Close whatever was opened, newest first."""
         while self._closers:
             self._closers.pop().close()  # type: ignore[attr-defined]
+
+
+def _needs_config_file(settings: KosliSettings) -> bool:
+    """Whether Kosli will be read with its org or token set nowhere but (perhaps) in the config file."""
+    chosen = settings.get("source")
+    reading_kosli = chosen == "kosli" or (chosen is None and settings.org is not None)
+    return reading_kosli and (settings.org is None or settings.get("api-token") is None)
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -19,6 +19,7 @@ Only the CLI layer turns these into output and exit codes (see `cli.main`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -33,13 +34,14 @@ class ExitCode(IntEnum):
 
 
 class KosliError(Exception):
-    """A failure to report in one line; the message names the input and what to do."""
+    """A failure to report in one line naming the input; `hints` say what to do next (`hint: ...` lines)."""
 
     exit_code: ExitCode = ExitCode.FATAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hints: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.hints = tuple(hints)
 
 
 class UsageError(KosliError):

@@ -18,7 +18,6 @@ import click
 
 from git_kosli import __version__
 
-SHARED = frozenset({"color", "no_color", "no_pager"})  # every command takes them; listed once, under OPTIONS
 EXIT_STATUS = (
     ("0", "Success."),
     ("1", 'A "no" answer: the snapshots differ (diff), the commit is not running (where).'),
@@ -50,11 +49,7 @@ def render(root: click.Group) -> str:
         ".SH SYNOPSIS",
         ".nf",
         r"\fBgit kosli\fR [\fIOPTIONS\fR] \fICOMMAND\fR [\fIARGS\fR]",
-        *(
-            rf"\fBgit kosli {name}\fR {_escape(_arguments(command, sub))}"
-            for name, command, sub in commands(root, ctx)
-            if not isinstance(command, click.Group)
-        ),
+        *_synopsis(root, ctx),
         ".fi",
         ".SH DESCRIPTION",
         *_paragraphs(root.help or ""),
@@ -72,17 +67,33 @@ def render(root: click.Group) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _synopsis(root: click.Group, ctx: click.Context) -> Iterator[str]:
+    """A line per command; a group with a default command (`bisect`) first in its short form."""
+    from git_kosli.completion import DEFAULTS
+
+    for name, command, sub in commands(root, ctx):
+        if isinstance(command, click.Group):
+            default = command.get_command(sub, DEFAULTS.get(name, ""))
+            if default is not None:
+                short = click.Context(default, info_name=name, parent=ctx)
+                yield rf"\fBgit kosli {name}\fR {_escape(_arguments(default, short))}"
+            continue
+        yield rf"\fBgit kosli {name}\fR {_escape(_arguments(command, sub))}"
+
+
 def _arguments(command: click.Command, ctx: click.Context) -> str:
     pieces = [p.make_metavar(ctx) for p in command.params if isinstance(p, click.Argument)]
     return " ".join(["[OPTIONS]", *pieces])
 
 
 def _options(command: click.Command, ctx: click.Context, *, shared: bool = True) -> list[str]:
-    """Each option and its help; `shared=False` leaves out --color and --no-pager, said once for all."""
+    """Each option and its help; `shared=False` leaves out the options of git kosli itself, said once for all."""
+    from git_kosli.cli import GLOBAL_OPTIONS
+
     out = []
     for param in command.params:
         record = param.get_help_record(ctx)
-        if record is None or isinstance(param, click.Argument) or (not shared and param.name in SHARED):
+        if record is None or not isinstance(param, click.Option) or (not shared and set(param.opts) <= GLOBAL_OPTIONS):
             continue
         names, help_text = record
         out += [".TP", rf"\fB{_escape(names)}\fR", _escape(help_text)]

@@ -33,6 +33,7 @@ def test_the_man_page_lists_every_command_option_and_setting() -> None:
     for key in KEYS:
         assert key.env in page
     assert "snapshot show" in ALL and "hook install" in ALL
+    assert "\\fBgit kosli bisect\\fR [OPTIONS] OLD NEW [PATHSPEC]..." in page  # the short form, as people type it
 
 
 def test_the_shipped_and_installed_man_pages_are_the_current_one() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli
-from tests.factory import artifact, history
+from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import KosliServer
 
@@ -124,3 +124,65 @@ def test_a_bad_setting_is_one_line_naming_where_it_was_set(
     result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
 
     assert (result.exit_code, result.stderr) == (128, f"fatal: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "named"),
+    [
+        ("ci.json", '{"org": "ci-org", "max-api-retries": 5, "debug": false, "nested": {"x": 1}}', "ci.json"),
+        ("ci.toml", 'org = "ci-org"\nmax-api-retries = 5\ndebug = false\n[nested]\nx = 1\n', "ci"),
+        ("ci.yml", "org: ci-org\nMAX_API_RETRIES: '5'\ndebug: false\n", "ci.yaml"),  # viper: base name, any format
+        ("kosli-conf", "# written by hand\norg = 'ci-org'\nmax-api-retries = 5\ndebug = false\n", "kosli-conf"),
+        ("kosli-conf", '{"ORG": "ci-org", "max-api-retries": "5", "debug": "false"}', "kosli-conf"),
+        ("kosli-conf", "org: ci-org\nmax-api-retries: 5\ndebug: false\n", "kosli-conf"),
+    ],
+)
+def test_the_kosli_config_file_in_yaml_json_or_toml_with_or_without_extension(
+    name: str, text: str, named: str, repo: GitRepo, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    repo.linear(1)
+    (tmp_path / name).write_text(text)
+    monkeypatch.setenv("KOSLI_CONFIG_FILE", str(tmp_path / named))
+
+    settings = effective(run_cli, repo)
+
+    origin = str(tmp_path / name)
+    assert settings["org"] == {"value": "ci-org", "origin": origin}
+    assert settings["max-api-retries"] == {"value": "5", "origin": origin}
+    assert settings["debug"] == {"value": "false", "origin": origin}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("ci.json", '{"org": "ci-org",}', "is not valid JSON (Expecting property name enclosed in double quotes"),
+        ("ci.toml", "org = ci-org\n", "is not valid TOML (Invalid value"),
+        ("ci.yml", "org ci-org\n", "is not valid YAML (line 1: expected 'key: value', got 'org ci-org')"),
+        ("ci.json", '["org"]', "does not hold settings (key: value)"),
+    ],
+)
+def test_an_unreadable_config_file_is_a_warning_unless_a_setting_from_it_is_needed(
+    name: str,
+    text: str,
+    reason: str,
+    repo: GitRepo,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    commit = repo.linear(1)[0]
+    seed(repo.path, *history("aws-beta", [[artifact(commit)]]))
+    (tmp_path / name).write_text(text)
+    monkeypatch.setenv("KOSLI_CONFIG_FILE", str(tmp_path / name))
+
+    local = run_cli("snapshot", "list", "aws-beta", cwd=repo.path)
+    monkeypatch.setenv("KOSLI_ORG", "acme")
+    needed = run_cli("snapshot", "list", "aws-beta", cwd=repo.path)
+
+    message = f"the Kosli config file {tmp_path / name} {reason}"
+    assert local.exit_code == 0
+    assert "#1" in local.stdout
+    assert local.stderr.startswith(f"warning: {message}") and local.stderr.endswith("; its settings are ignored\n")
+    assert needed.exit_code == 128
+    assert needed.stderr.startswith(f"fatal: {message}")
+    assert needed.stderr.endswith(", and api-token is set nowhere else\nhint: fix the file, or set KOSLI_API_TOKEN\n")

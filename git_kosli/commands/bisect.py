@@ -25,10 +25,18 @@ class BisectGroup(click.Group):
             args = ["start", *args]
         return super().parse_args(ctx, args)
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The short form first, as people type it: `git kosli bisect OLD NEW`."""
+        formatter.write_usage(ctx.command_path, "[OPTIONS] OLD NEW [-- PATHSPEC...]")
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
 
 @click.group(cls=BisectGroup)
 def bisect() -> None:
-    """Bisect the commits between what ran in two environment snapshots."""
+    """Bisect the commits between what ran in two environment snapshots.
+
+    `git kosli bisect OLD NEW` is `git kosli bisect start OLD NEW`; the other commands go on with it.
+    """
 
 
 @bisect.command("start")
@@ -225,7 +233,7 @@ def reset(app: AppContext, commit: str | None) -> None:
     click.echo((result.stdout + result.stderr).strip() or "no bisect in progress")
 
 
-@bisect.command("run", context_settings={"ignore_unknown_options": True})
+@bisect.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option(
     "--deployed",
     is_flag=True,

@@ -2,13 +2,15 @@
 
 Precedence, highest first: command-line option > `KOSLI_*` environment variable >
 git config `kosli.*` > the Kosli CLI's config file (`KOSLI_CONFIG_FILE` or
-`~/.kosli.yml`) > default. Every value remembers where it came from, so
-`git kosli config` can say so.
+`~/.kosli.yml`; YAML, JSON or TOML, as viper reads it for the CLI) > default. Every
+value remembers where it came from, so `git kosli config` can say so.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,7 @@ class KosliSettings:
 
     values: Mapping[str, Setting]
     config_file: Path | None = None
+    config_file_error: str | None = None
     _encrypted_token: bool = field(default=False, repr=False)
 
     def get(self, name: str) -> str | None:
@@ -86,7 +89,19 @@ class KosliSettings:
                 f"the api-token in {self.config_file} was encrypted by `kosli config` and only the Kosli CLI "
                 f"can read it; set KOSLI_API_TOKEN instead"
             )
-        return self.get("api-token")
+        token = self.get("api-token")
+        if token is None:
+            self.require_config_file("api-token")
+        return token
+
+    def require_config_file(self, name: str) -> None:
+        """Raise the config file's error when a setting it may hold is needed and set nowhere else."""
+        if self.config_file_error is not None:
+            key = next(k for k in KEYS if k.name == name)
+            raise KosliError(
+                f"{self.config_file_error}, and {name} is set nowhere else",
+                hints=[f"fix the file, or set {key.env}" + (f" or git config {key.git}" if key.git else "")],
+            )
 
     @property
     def config_file_origin(self) -> str:
@@ -143,9 +158,20 @@ class KosliSettings:
 def load_settings(
     options: Mapping[str, str | None], environ: Mapping[str, str], git_config: GitConfig | None
 ) -> KosliSettings:
-    """Every setting from the highest-precedence place that sets it."""
-    config_file = _config_file(environ)
-    file_values, encrypted = _read_config_file(config_file) if config_file else ({}, False)
+    """Every setting from the highest-precedence place that sets it.
+
+    A config file that cannot be read is not fatal here: its error is kept in `config_file_error`,
+    for a warning, or for the error of a setting that is needed and set nowhere else.
+    """
+    config_file = config_file_path(environ)
+    file_values: dict[str, str] = {}
+    encrypted, error = False, None
+    if config_file is not None:
+        try:
+            file_values = read_config_file(config_file)
+        except ConfigFileError as failure:
+            error = str(failure)
+        encrypted = _is_encrypted(file_values.get("api-token", ""))
     values = {}
     for key in KEYS:
         values[key.name] = _first(
@@ -155,7 +181,7 @@ def load_settings(
             (file_values.get(key.file) if key.file else None, str(config_file)),
             (key.default, "default"),
         )
-    return KosliSettings(values=values, config_file=config_file, _encrypted_token=encrypted)
+    return KosliSettings(values=values, config_file=config_file, config_file_error=error, _encrypted_token=encrypted)
 
 
 def _first(*candidates: tuple[str | None, str]) -> Setting:
@@ -165,29 +191,80 @@ def _first(*candidates: tuple[str | None, str]) -> Setting:
     return Setting(None, "default")
 
 
-def _config_file(environ: Mapping[str, str]) -> Path | None:
-    """`KOSLI_CONFIG_FILE` (with or without its .yml/.yaml extension), else `~/.kosli.yml` when it exists."""
+# The Kosli CLI's config file, as viper finds and reads it for the CLI.
+
+CONFIG_EXTENSIONS = (".json", ".toml", ".yaml", ".yml")  # the order viper tries them in
+
+
+class ConfigFileError(Exception):
+    """The Kosli CLI's config file exists but cannot be read; the message names it."""
+
+
+def config_file_path(environ: Mapping[str, str]) -> Path | None:
+    """The Kosli CLI's config file, or None: `KOSLI_CONFIG_FILE`, else `~/.kosli.yml` when it exists.
+
+    `KOSLI_CONFIG_FILE` is taken as named, else with any extension replaced by .json, .toml, .yaml
+    or .yml: viper looks for the base name in those formats.
+    """
     named = environ.get("KOSLI_CONFIG_FILE")
     if named:
-        base = Path(named).expanduser()
-        for candidate in (base, base.with_name(base.name + ".yml"), base.with_name(base.name + ".yaml")):
-            if candidate.is_file():
-                return candidate
-        return None
+        given = Path(named).expanduser()
+        base = given.with_suffix("") if given.suffix.lower() in CONFIG_EXTENSIONS else given
+        candidates = [given, *(base.with_name(base.name + ext) for ext in CONFIG_EXTENSIONS)]
+        return next((c for c in candidates if c.is_file()), None)
     home = environ.get("HOME")
     default = Path(home) / ".kosli.yml" if home else None
     return default if default is not None and default.is_file() else None
 
 
-def _read_config_file(path: Path) -> tuple[dict[str, str], bool]:
-    """The flat `key: value` YAML the Kosli CLI writes; keys are case-insensitive.
+def read_config_file(path: Path) -> dict[str, str]:
+    """The file's flat settings by lower-case key (`API_TOKEN` is `api-token`), in YAML, JSON or TOML.
 
-    Returns the values and whether the token is one `kosli config` encrypted (binary, not text).
+    The format follows the extension; a file without one is JSON when it starts with `{`, TOML when
+    its first setting is `key = value`, else YAML. Nested tables and lists are not settings and are left out.
     """
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
-        raise KosliError(f"cannot read the Kosli config file {path}: {error.strerror}") from None
+        raise ConfigFileError(f"cannot read the Kosli config file {path}: {error.strerror}") from None
+    kind = {".json": "json", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower()) or _sniff(text)
+    try:
+        if kind == "json":
+            document = json.loads(text)
+        elif kind == "toml":
+            document = tomllib.loads(text)
+        else:
+            document = _flat_yaml(text)
+    except json.JSONDecodeError as error:
+        raise ConfigFileError(
+            f"the Kosli config file {path} is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+    except (tomllib.TOMLDecodeError, ValueError) as error:
+        raise ConfigFileError(f"the Kosli config file {path} is not valid {kind.upper()} ({error})") from None
+    if not isinstance(document, dict):
+        raise ConfigFileError(f"the Kosli config file {path} does not hold settings (key: value)")
+    return {
+        str(key).strip().lower().replace("_", "-"): _scalar(value)
+        for key, value in document.items()
+        if isinstance(value, str | int | float | bool)
+    }
+
+
+def _sniff(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")), "")
+    if first.startswith("{"):
+        return "json"
+    return "toml" if re.match(r"^[\w.\"'-]+\s*=", first) else "yaml"
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _flat_yaml(text: str) -> dict[str, str]:
+    """The flat `key: value` YAML the Kosli CLI writes (no new dependency for a full YAML parser)."""
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.split(" #", 1)[0].strip()
@@ -195,11 +272,14 @@ def _read_config_file(path: Path) -> tuple[dict[str, str], bool]:
             continue
         key, colon, value = stripped.partition(":")
         if not colon:
-            raise KosliError(f"{path}:{number}: expected 'key: value', got '{stripped[:40]}'")
-        values[key.strip().lower().replace("_", "-")] = _unquote(value.strip())
-    token = values.get("api-token", "")
-    encrypted = token.startswith("!!binary") or any(not ch.isprintable() for ch in token)
-    return values, encrypted
+            raise ValueError(f"line {number}: expected 'key: value', got '{stripped[:40]}'")
+        values[key.strip()] = _unquote(value.strip())
+    return values
+
+
+def _is_encrypted(token: str) -> bool:
+    """A token `kosli config` encrypted: tagged binary in YAML, or not text at all."""
+    return token.startswith("!!binary") or any(not ch.isprintable() for ch in token)
 
 
 def _unquote(value: str) -> str:
