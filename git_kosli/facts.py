@@ -22,6 +22,10 @@ class Episode(NamedTuple):
     last: int
     artifact: str
     display: str = ""
+    fingerprint: str = ""
+    flow: str | None = None
+    first_at: float | None = None  # the start times of the first and last snapshots
+    last_at: float | None = None
 
     @property
     def label(self) -> str:
@@ -79,7 +83,7 @@ def episodes_by_commit(
     """Group each environment's snapshots into episodes per commit and artifact name."""
     found: dict[CommitSha, list[Episode]] = {}
     for history in histories:
-        open_runs: dict[tuple[CommitSha, str], list[int]] = {}  # -> [first, last, position of last]
+        open_runs: dict[tuple[CommitSha, str], list[int]] = {}  # -> [first, last, position of last, position of first]
         names: dict[tuple[CommitSha, str], Artifact] = {}
         for position, snapshot in enumerate(history):
             for artifact in snapshot.artifacts:
@@ -94,20 +98,34 @@ def episodes_by_commit(
                     run[1], run[2] = snapshot.index, position
                     continue
                 if run is not None:
-                    _close(found, history[0].env, commit, artifact, run)
-                open_runs[key] = [snapshot.index, snapshot.index, position]
+                    _close(found, history, commit, names[key], run)
+                open_runs[key] = [snapshot.index, snapshot.index, position, position]
                 names[key] = artifact
         for (commit, name), run in open_runs.items():
-            _close(found, history[0].env, commit, names[(commit, name)], run)
+            _close(found, history, commit, names[(commit, name)], run)
     for episodes in found.values():
         episodes.sort(key=lambda e: (e.env, e.first))
     return found
 
 
 def _close(
-    found: dict[CommitSha, list[Episode]], env: EnvName, commit: CommitSha, artifact: Artifact, run: list[int]
+    found: dict[CommitSha, list[Episode]],
+    history: Sequence[Snapshot],
+    commit: CommitSha,
+    artifact: Artifact,
+    run: list[int],
 ) -> None:
-    episode = Episode(env=env, first=run[0], last=run[1], artifact=artifact.name, display=artifact.display_name)
+    episode = Episode(
+        env=history[0].env,
+        first=run[0],
+        last=run[1],
+        artifact=artifact.name,
+        display=artifact.display_name,
+        fingerprint=artifact.fingerprint,
+        flow=artifact.flow,
+        first_at=history[run[3]].timestamp,
+        last_at=history[run[2]].timestamp,
+    )
     found.setdefault(commit, []).append(episode)
 
 

@@ -74,34 +74,53 @@ def test_table_and_json_name_where_each_commit_ran_and_the_first_build(
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     expected = git(repo.path, "rev-list", f"{merged['a']}..{merged['d']}").split()
-    assert [c["commit"] for c in doc["commits"]] == expected  # children first, as git lists them
-    assert doc["old"] == "aws-beta#1" and doc["new"] == "aws-beta#2"
+    assert [c["git_commit"] for c in doc["commits"]] == expected  # children first, as git lists them
+    assert (doc["old"]["environment"], doc["old"]["index"], doc["new"]["index"]) == ("aws-beta", 1, 2)
     assert doc["artifact"] == {
+        "change": "changed",
         "name": f"registry.example/web:{merged['d'][:7]}",
         "flow": "web-ci",
-        "old_commit": merged["a"],
-        "new_commit": merged["d"],
+        "old": {
+            "name": f"registry.example/web:{merged['a'][:7]}",
+            "fingerprint": artifact(merged["a"]).fingerprint,
+            "flow": "web-ci",
+            "git_commit": merged["a"],
+        },
+        "new": {
+            "name": f"registry.example/web:{merged['d'][:7]}",
+            "fingerprint": artifact(merged["d"]).fingerprint,
+            "flow": "web-ci",
+            "git_commit": merged["d"],
+        },
+        "repository": "this",
     }
     assert doc["candidates"] == len(expected) == 6
     assert doc["steps"] == 3
     assert doc["other_changes"] == [
         {
+            "change": "started",
             "name": "registry.example/db:fffffff",
             "flow": "db-ci",
-            "change": "started",
-            "old_commit": None,
-            "new_commit": None,
+            "old": None,
+            "new": {
+                "name": "registry.example/db:fffffff",
+                "fingerprint": doc["other_changes"][0]["new"]["fingerprint"],
+                "flow": "db-ci",
+                "git_commit": "f" * 40,
+            },
             "repository": "other",
         }
     ]
-    by_commit = {c["commit"]: c for c in doc["commits"]}
-    assert [(e["environment"], e["first"], e["last"]) for e in by_commit[merged["d"]]["environments"]] == [
-        ("aws-beta", 2, 2),
-        ("staging", 4, 4),
-    ]
-    assert [(e["environment"], e["first"], e["last"]) for e in by_commit[merged["c"]]["environments"]] == [
-        ("staging", 2, 3)
-    ]
+    by_commit = {c["git_commit"]: c for c in doc["commits"]}
+    runs = [(e["environment"], e["first"]["index"], e["last"]["index"]) for e in by_commit[merged["d"]]["environments"]]
+    assert runs == [("aws-beta", 2, 2), ("staging", 4, 4)]
+    (run,) = by_commit[merged["c"]]["environments"]
+    assert (run["environment"], run["first"]["index"], run["last"]["index"]) == ("staging", 2, 3)
+    assert run["first"]["environment"] == "staging" and run["last"]["timestamp"].endswith("Z")
+    assert (run["name"], run["fingerprint"]) == (
+        f"registry.example/web:{merged['c'][:7]}",
+        artifact(merged["c"]).fingerprint,
+    )
     assert by_commit[merged["c"]]["first_build"] is None
     # b, s1, s2 were never built: c contains b but not the side branch, which only the merge brings
     assert by_commit[merged["b"]]["first_build"]["git_commit"] == merged["c"]
@@ -140,7 +159,7 @@ def test_first_parent_and_pathspec_pass_through(merged: dict[str, CommitSha], re
     assert (git_dir / "BISECT_FIRST_PARENT").exists()
     assert (git_dir / "BISECT_NAMES").read_text().strip() == "'--' 's1.txt' 'd.txt'"
     expected = git(repo.path, "rev-list", "--first-parent", merged["d"], f"^{merged['a']}", "--", "s1.txt", "d.txt")
-    assert [c["commit"] for c in json.loads(result.stdout)["commits"]] == expected.split()
+    assert [c["git_commit"] for c in json.loads(result.stdout)["commits"]] == expected.split()
 
 
 def test_no_checkout_leaves_the_working_tree_alone(
@@ -371,7 +390,7 @@ def test_a_pathspec_typed_in_a_subdirectory_is_relative_to_it(repo: GitRepo, run
     result = run_cli("bisect", "env#1", "env#2", "--json", "--", "app.py", cwd=repo.path / "src")
 
     assert result.exit_code == 0, result.stderr
-    assert [c["commit"] for c in json.loads(result.stdout)["commits"]] == [touched]
+    assert [c["git_commit"] for c in json.loads(result.stdout)["commits"]] == [touched]
     assert (repo.path / ".git" / "BISECT_NAMES").read_text().strip() == "'--' 'src/app.py'"
 
 

@@ -68,7 +68,7 @@ def test_chapter_1_beta_is_ahead_of_prod_by_a_commit_range(demo_repo: world.Demo
 def test_chapter_2_the_miner_is_rogue(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "diff", "aws-prod~1", "aws-prod")
     (miner,) = [a for a in doc["artifacts"] if a["rogue"]]
-    assert (miner["name"], miner["relation"], miner["right"]["git_commit"]) == (
+    assert (miner["name"], miner["relation"], miner["new"]["git_commit"]) == (
         "docker.io/xmrig/xmrig:latest",
         "added",
         None,
@@ -81,19 +81,22 @@ def test_chapter_3_saver_is_non_compliant_in_beta(demo_repo: world.Demo, run_cli
 
 
 def test_chapter_4_log_shows_the_runner_change_and_bisect_spans_it(demo_repo: world.Demo, run_cli: RunCli) -> None:
-    (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-beta", "--interval", "6")
+    (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-beta", "--interval", "6")["snapshots"]
     runner = next(c for c in entry["changes"] if c["flow"] == "runner-ci")
-    assert (runner["old_commit"], runner["new_commit"]) == (demo_repo.commits["c12"], demo_repo.commits["c19"])
+    assert (runner["old"]["git_commit"], runner["new"]["git_commit"]) == (
+        demo_repo.commits["c12"],
+        demo_repo.commits["c19"],
+    )
     plan = kosli_json(run_cli, demo_repo.path, "bisect", "aws-beta#5", "aws-beta#6")
-    assert demo_repo.culprit in [c["commit"] for c in plan["commits"]]
-    culprit = next(c for c in plan["commits"] if c["commit"] == demo_repo.culprit)
+    assert demo_repo.culprit in [c["git_commit"] for c in plan["commits"]]
+    culprit = next(c for c in plan["commits"] if c["git_commit"] == demo_repo.culprit)
     assert (culprit["environments"], culprit["first_build"]["git_commit"]) == ([], demo_repo.commits["c19"])
 
 
 def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: world.Demo, run_cli: RunCli) -> None:
     doc = kosli_json(run_cli, demo_repo.path, "where", demo_repo.culprit)
     statuses = {
-        e["environment"]: (e["status"], e["first_seen"] and e["first_seen"]["snapshot"]) for e in doc["environments"]
+        e["environment"]: (e["status"], e["first_seen"] and e["first_seen"]["index"]) for e in doc["environments"]
     }
     assert statuses == {"aws-beta": ("contained", 6), "aws-prod": ("never", None)}
 
@@ -101,12 +104,12 @@ def test_chapter_5_the_culprit_is_in_beta_since_6_and_not_in_prod(demo_repo: wor
 def test_chapter_6_prod_rolled_back_at_5_and_the_commits_it_took_out_are_gone(
     demo_repo: world.Demo, run_cli: RunCli
 ) -> None:
-    (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-prod", "--interval", "5")
+    (entry,) = kosli_json(run_cli, demo_repo.path, "log", "aws-prod", "--interval", "5")["snapshots"]
     runner = next(c for c in entry["changes"] if c["flow"] == "runner-ci")
     assert (runner["relation"], runner["behind"], runner["rollback"]) == ("behind", 4, True)
     doc = kosli_json(run_cli, demo_repo.path, "where", demo_repo.commits["c8"])
     prod = next(e for e in doc["environments"] if e["environment"] == "aws-prod")
-    assert (prod["status"], prod["first_seen"]["snapshot"], prod["left"]["snapshot"]) == ("gone", 4, 5)
+    assert (prod["status"], prod["first_seen"]["index"], prod["left"]["index"]) == ("gone", 4, 5)
 
 
 def test_chapter_7_notes_show_in_git_log(demo_repo: world.Demo, run_cli: RunCli) -> None:

@@ -88,11 +88,11 @@ def test_where_agrees_with_merge_base_for_every_commit(
     for env in doc["environments"]:
         got = {
             "status": env["status"],
-            "first_seen": env["first_seen"] and env["first_seen"]["snapshot"],
-            "left": env["left"] and env["left"]["snapshot"],
+            "first_seen": env["first_seen"] and env["first_seen"]["index"],
+            "left": env["left"] and env["left"]["index"],
         }
         assert got == expected_presence(repo.path, world, world[name], env["environment"]), env["environment"]
-        assert env["snapshot"] == 4
+        assert (env["snapshot"]["environment"], env["snapshot"]["index"]) == (env["environment"], 4)
     deployed = any(e["status"] in ("running", "contained") for e in doc["environments"])
     assert result.exit_code == (0 if deployed else 1)
 
@@ -101,7 +101,7 @@ def test_where_names_the_first_build_of_an_unbuilt_commit(
     world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli
 ) -> None:
     doc = json.loads(run_cli("where", "side~1", "--json", cwd=repo.path).stdout)  # s1
-    assert doc["commit"] == world["s1"]
+    assert doc["git_commit"] == world["s1"]
     assert doc["first_build"]["git_commit"] == world["d"]  # the merge M was never built; d ran first
     assert doc["first_build"]["flow"] == "web-ci"
     assert json.loads(run_cli("where", world["d"], "--json", cwd=repo.path).stdout)["first_build"] is None
@@ -181,7 +181,12 @@ def test_diff_relations_and_counts_match_rev_list(world: dict[str, CommitSha], r
 
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert (doc["left"], doc["right"]) == ("prod#4", "beta#4")
+    assert (doc["old"]["environment"], doc["old"]["index"], doc["new"]["environment"], doc["new"]["index"]) == (
+        "prod",
+        4,
+        "beta",
+        4,
+    )
     by_flow = {a["flow"]: a for a in doc["artifacts"]}
     web = by_flow["web-ci"]
     h, e = world["h"], world["e"]
@@ -190,7 +195,13 @@ def test_diff_relations_and_counts_match_rev_list(world: dict[str, CommitSha], r
         rev_count(repo.path, e, h),
         rev_count(repo.path, h, e),
     )
-    assert web["left"] == {"fingerprint": artifact(h).fingerprint, "git_commit": h}
+    assert web["old"] == {
+        "name": artifact(h).name,
+        "fingerprint": artifact(h).fingerprint,
+        "flow": "web-ci",
+        "git_commit": h,
+    }
+    assert web["rollback"] is False  # behind across two environments is not a rollback
     assert by_flow["api-ci"]["relation"] == "added"
 
 
@@ -202,7 +213,7 @@ def test_diff_within_one_environment_names_a_rollback(
 
     (web,) = doc["artifacts"]
     behind = rev_count(repo.path, world["d"], world["c"])
-    assert (web["relation"], web["ahead"], web["behind"]) == ("behind", 0, behind)
+    assert (web["relation"], web["ahead"], web["behind"], web["rollback"]) == ("behind", 0, behind, True)
     assert f"behind -{behind} (rollback)" in text.stdout
     for sha in git(repo.path, "rev-list", world["d"], f"^{world['c']}").split():
         assert f"  - {sha[:7]} " in text.stdout
@@ -235,11 +246,12 @@ def test_log_shows_ranges_rollbacks_and_rogues_newest_first(
     ahead = rev_count(repo.path, world["d"], world["a"])
     assert f"+{ahead} commits ({world['a'][:7]}..{world['d'][:7]})" in prod
     beta = json.loads(run_cli("log", "beta", "--interval", "3", "--json", cwd=repo.path).stdout)
-    assert [e["snapshot"] for e in beta] == ["beta#3"]
-    miner = next(c for c in beta[0]["changes"] if c["flow"] is None)
+    assert beta["environment"] == "beta"
+    assert [(e["snapshot"]["environment"], e["snapshot"]["index"]) for e in beta["snapshots"]] == [("beta", 3)]
+    miner = next(c for c in beta["snapshots"][0]["changes"] if c["flow"] is None)
     assert (miner["change"], miner["rogue"]) == ("started", True)
     recent = json.loads(run_cli("log", "beta", "--interval", "~1..NOW", "--json", cwd=repo.path).stdout)
-    assert [e["index"] for e in recent] == [4, 3]
+    assert [e["snapshot"]["index"] for e in recent["snapshots"]] == [4, 3]
 
 
 def note(path: Path, sha: str) -> str:

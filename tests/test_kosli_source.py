@@ -146,7 +146,7 @@ def test_events_over_several_pages(repo: GitRepo, run_cli: RunCli, server: Kosli
     result = run_cli("snapshot", "list", "batch", "--json", cwd=repo.path)
 
     assert result.exit_code == 0, result.stderr
-    assert [s["index"] for s in json.loads(result.stdout)] == list(range(70, 0, -1))
+    assert [s["index"] for s in json.loads(result.stdout)["snapshots"]] == list(range(70, 0, -1))
     pages = [r.query["page"] for r in server.requests if r.path.endswith("/events")]
     assert len(server.events["batch"]) > 200 and len(pages) >= 3
 

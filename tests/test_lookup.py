@@ -135,10 +135,10 @@ def test_env_lists_each_environment_with_its_running_commit_against_head(
 
     assert doc["version"] == 1 and doc["head"] == {"git_commit": c[4]}
     beta, prod = doc["environments"]
-    assert beta["latest"]["environment"] == "beta" and beta["latest"]["index"] == 2
-    assert beta["latest"]["timestamp"].endswith("Z")
+    assert beta["snapshot"]["environment"] == "beta" and beta["snapshot"]["index"] == 2
+    assert beta["snapshot"]["timestamp"].endswith("Z")
     assert beta["running"][0]["git_commit"] == c[3]
-    assert beta["running"][0]["artifact"]["flow"] == "web-ci"
+    assert beta["running"][0]["flow"] == "web-ci"
     assert (beta["running"][0]["behind"], beta["running"][0]["ahead"]) == counts(c[3])
     assert (prod["running"][0]["behind"], prod["running"][0]["ahead"]) == counts(hotfix) == (3, 1)
     lines = text.stdout.splitlines()

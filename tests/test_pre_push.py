@@ -166,7 +166,7 @@ def test_status_against_a_revision(deployed: dict[str, CommitSha], repo: GitRepo
     doc = json.loads(run_cli("status", "main", "--json", cwd=repo.path).stdout)
     envs = {e["environment"]: e for e in doc["environments"]}
     (prod,) = envs["prod"]["running"]
-    assert (prod["commit"], prod["behind"], prod["ahead"], prod["contained"], prod["since"]["snapshot"]) == (
+    assert (prod["git_commit"], prod["behind"], prod["ahead"], prod["contained"], prod["since"]["index"]) == (
         deployed["b"],
         2,
         0,
@@ -175,6 +175,7 @@ def test_status_against_a_revision(deployed: dict[str, CommitSha], repo: GitRepo
     )
     (beta,) = envs["beta"]["running"]
     assert (beta["behind"], beta["ahead"], beta["contained"]) == (2, 1, False)
-    assert envs["beta"]["rogue"] == ["registry.example/miner:rogue"]
+    assert [a["name"] for a in envs["beta"]["rogue"]] == ["registry.example/miner:rogue"]
+    assert (doc["revision"], doc["git_commit"]) == ("main", deployed["d"])
     text = run_cli("status", cwd=repo.path).stdout
     assert "not-contained" in text and "rogue" in text

@@ -152,11 +152,12 @@ def test_record_list_and_show(repo: GitRepo, run_cli: RunCli) -> None:
     assert again.stdout == "unchanged: aws-beta#1 already runs these artifacts\n"
 
     listed = run_cli("snapshot", "list", "aws-beta", "--json", cwd=repo.path)
-    assert [s["index"] for s in json.loads(listed.stdout)] == [1]
+    assert [s["index"] for s in json.loads(listed.stdout)["snapshots"]] == [1]
 
     shown = json.loads(run_cli("snapshot", "show", "aws-beta#1", "--json", cwd=repo.path).stdout)
     web = next(a for a in shown["artifacts"] if a["name"] == "web:1")
-    assert web["flows"] == [{"flow": "web", "git_commit": first, "commit_url": None}]
+    assert web["provenance"] == [{"flow": "web", "git_commit": first, "commit_url": None}]
+    assert (web["flow"], web["git_commit"]) == ("web", first)
     assert next(a for a in shown["artifacts"] if a["name"] == "miner")["rogue"] is True
 
     text = run_cli("snapshot", "show", "aws-beta", cwd=repo.path).stdout

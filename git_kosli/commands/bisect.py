@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
@@ -98,7 +97,7 @@ def start(
     try:  # plan, compare the notes and lay out the table while git checks out; write only once it has started
         plan = plan_bisect(ends, app.matcher)
         notes = NotesTree(app.paths).compare((f.commit, f.text(full=True)) for f in plan.facts)
-        shown = json.dumps(bisect_json(plan), indent=2) if as_json else bisect_text(plan) + "\n"
+        shown = bisect_json(plan) if as_json else bisect_text(plan) + "\n"
     except BaseException:
         starting.abandon()
         raise

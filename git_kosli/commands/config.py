@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_kosli.context import AppContext, pass_app
@@ -16,6 +14,7 @@ from git_kosli.params import json_option
 def config(app: AppContext, as_json: bool) -> None:
     """Show the effective settings, where each came from, and the source in use; the token is masked."""
     from git_kosli.sources.settings import KEYS, mask
+    from git_kosli.views.json import document
     from git_kosli.views.text import table
 
     settings = app.settings
@@ -28,7 +27,7 @@ def config(app: AppContext, as_json: bool) -> None:
     source = app.source_name
     if as_json:
         doc = {name: {"value": shown[name], "origin": origins[name]} for name in shown}
-        click.echo(json.dumps({"source": source, "settings": doc}, indent=2))
+        click.echo(document(source=source, settings=doc))
         return
     rows = [[name, value if value is not None else "(not set)", origins[name] or ""] for name, value in shown.items()]
     where = f"Kosli org '{settings.org}' at {settings.host}" if source == "kosli" else "the embedded store"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_kosli.context import AppContext, pass_app
@@ -32,7 +30,7 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     old, new = app.source.resolve_all([left, right])
     related = relate_all(diff_snapshots(old=old, new=new), app.matcher, app.history.divergences)
     if as_json:
-        click.echo(json.dumps(diff_json(old, new, related), indent=2))
+        click.echo(diff_json(old, new, related))
     else:
         logs = None
         if with_log:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_kosli.context import AppContext, pass_app
@@ -28,6 +26,6 @@ def env(app: AppContext, as_json: bool) -> None:
     statuses = app.environment_statuses(head, [])
     types = app.source.environment_types()
     if as_json:
-        click.echo(json.dumps(env_json(head, statuses, types), indent=2))
+        click.echo(env_json(head, statuses, types))
     else:
         app.show(env_text(statuses, types))

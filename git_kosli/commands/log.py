@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     """
     from git_kosli.pairing import Change, diff_snapshots
     from git_kosli.ranges import relate_all
-    from git_kosli.views.log import entry_json, entry_text
+    from git_kosli.views.log import entry_text, log_json
 
     history = app.source.history(EnvName(env))
     first, last = _interval(interval, latest=history[-1].index if history else 0)
@@ -51,7 +50,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     entries = [(snapshot, related[start:end]) for (snapshot, start), end in zip(shown, ends, strict=True)]
     entries.reverse()
     if as_json:
-        click.echo(json.dumps([entry_json(s, r) for s, r in entries], indent=2))
+        click.echo(log_json(env, entries))
     else:
         app.show("\n".join(entry_text(s, r) for s, r in entries), long=True)
 

@@ -108,7 +108,7 @@ def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
 
     history = list(reversed(app.source.history(env)))
     if as_json:
-        click.echo(json.dumps(list_json(history), indent=2))
+        click.echo(list_json(env, history))
     else:
         app.show(list_text(history), long=True)
 
@@ -123,6 +123,6 @@ def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
 
     snap = app.source.resolve(expr)
     if as_json:
-        click.echo(json.dumps(show_json(snap), indent=2))
+        click.echo(show_json(snap))
     else:
         app.show(show_text(snap))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_kosli.context import AppContext, pass_app
@@ -29,6 +27,6 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
         raise UnknownRevisionError(f"unknown revision '{revision}': not a commit in this repository")
     statuses = app.environment_statuses(commit, envs)
     if as_json:
-        click.echo(json.dumps(status_json(commit, statuses), indent=2))
+        click.echo(status_json(revision, commit, statuses))
     else:
         app.show(status_table(statuses, revision))

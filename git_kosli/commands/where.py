@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_kosli.context import AppContext, pass_app
@@ -50,7 +48,7 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
     build = first_build(commit, containers, seen)
     if as_json:
         artifact = resolved.artifact if resolved else None
-        click.echo(json.dumps(where_json(commit, presences, build, artifact), indent=2))
+        click.echo(where_json(commit, presences, build, artifact))
     else:
         subject = app.history.subjects([commit])[commit]
         app.show(where_text(commit, subject, presences, build, resolved.artifact if resolved else None), long=True)

@@ -9,6 +9,7 @@ from git_kosli.bisect.session import Position, Span
 from git_kosli.bisect.state import BuildRecord, Phase
 from git_kosli.facts import Build, CommitFacts
 from git_kosli.model import Snapshot, short
+from git_kosli.views.json import document, point_json, side_json, snapshot_json
 from git_kosli.views.text import clip, iso_utc, table
 
 
@@ -51,55 +52,51 @@ def _other_change(change: RepoChange) -> str:
 
 
 def build_json(build: Build | None) -> dict[str, Any] | None:
-    """A build as the JSON documents show it."""
+    """A build as the JSON documents show an artifact."""
     if build is None:
         return None
-    return {"git_commit": build.commit, "name": build.artifact, "fingerprint": build.fingerprint, "flow": build.flow}
+    return {"name": build.artifact, "fingerprint": build.fingerprint, "flow": build.flow, "git_commit": build.commit}
 
 
 def facts_json(facts: CommitFacts) -> dict[str, Any]:
-    """One candidate commit's deployments."""
+    """One candidate commit's deployments: its runs of snapshots, or the first build containing it."""
     return {
         "environments": [
-            {"environment": e.env, "first": e.first, "last": e.last, "artifact": e.artifact} for e in facts.episodes
+            {
+                "environment": e.env,
+                "first": point_json(e.env, e.first, e.first_at),
+                "last": point_json(e.env, e.last, e.last_at),
+                "name": e.artifact,
+                "fingerprint": e.fingerprint,
+                "flow": e.flow,
+            }
+            for e in facts.episodes
         ],
         "first_build": build_json(facts.first_build),
     }
 
 
-def bisect_ends_json(plan: BisectPlan) -> dict[str, Any]:
-    """The two snapshots and the artifact a bisect runs between."""
-    return {
-        "old": str(plan.old.ref),
-        "new": str(plan.new.ref),
-        "artifact": {
-            "name": plan.target.change.name,
-            "flow": plan.target.change.flow,
-            "old_commit": plan.old_commit,
-            "new_commit": plan.new_commit,
-        },
-    }
-
-
-def bisect_json(plan: BisectPlan) -> dict[str, Any]:
+def bisect_json(plan: BisectPlan) -> str:
     """The `git kosli bisect --json` document."""
     subjects = plan.subjects()
-    return {
-        **bisect_ends_json(plan),
-        "other_changes": [_change_json(c) for c in plan.other_changes],
-        "candidates": len(plan.facts),
-        "steps": plan.steps,
-        "commits": [{"commit": f.commit, "subject": subjects.get(f.commit, ""), **facts_json(f)} for f in plan.facts],
-    }
+    return document(
+        old=snapshot_json(plan.old),
+        new=snapshot_json(plan.new),
+        artifact=_change_json(plan.target),
+        other_changes=[_change_json(c) for c in plan.other_changes],
+        candidates=len(plan.facts),
+        steps=plan.steps,
+        commits=[{"git_commit": f.commit, "subject": subjects.get(f.commit, ""), **facts_json(f)} for f in plan.facts],
+    )
 
 
 def _change_json(change: RepoChange) -> dict[str, Any]:
     return {
+        "change": change.change.change.value,
         "name": change.change.name,
         "flow": change.change.flow,
-        "change": change.change.change.value,
-        "old_commit": change.old_commit,
-        "new_commit": change.new_commit,
+        "old": side_json(change.change.old, change.old_commit),
+        "new": side_json(change.change.new, change.new_commit),
         "repository": "this" if change.ours else "other",
     }
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from git_kosli.model import Artifact, CommitSha, Snapshot, short
 from git_kosli.ranges import Related, Relation
+from git_kosli.views.json import document, pair_json, snapshot_json
 from git_kosli.views.text import table
 
 CommitLines = Sequence[tuple[CommitSha, str]]
@@ -68,27 +68,11 @@ def diff_text(
     return "\n".join(lines)
 
 
-def _side(artifact: Artifact | None, commit: str | None) -> dict[str, Any] | None:
-    return None if artifact is None else {"fingerprint": artifact.fingerprint, "git_commit": commit}
-
-
-def diff_json(old: Snapshot, new: Snapshot, related: Sequence[Related]) -> dict[str, Any]:
+def diff_json(old: Snapshot, new: Snapshot, related: Sequence[Related]) -> str:
     """The `git kosli diff --json` document."""
-    return {
-        "left": str(old.ref),
-        "right": str(new.ref),
-        "artifacts": [
-            {
-                "name": r.artifact.name,
-                "flow": r.artifact.flow,
-                "left": _side(r.change.old, r.left_commit),
-                "right": _side(r.change.new, r.right_commit),
-                "relation": r.relation.value,
-                "ahead": r.ahead,
-                "behind": r.behind,
-                "rogue": r.rogue,
-                "compliant": not r.non_compliant,
-            }
-            for r in related
-        ],
-    }
+    same_env = old.env == new.env
+    return document(
+        old=snapshot_json(old),
+        new=snapshot_json(new),
+        artifacts=[pair_json(r, same_env=same_env) for r in related],
+    )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from git_kosli.deployments import EnvStatus, Running
 from git_kosli.model import EnvName, short
-from git_kosli.views.text import age, artifact_json, snapshot_json, table
-
-JSON_VERSION = 1
+from git_kosli.views.json import artifact_json, document, snapshot_json
+from git_kosli.views.text import age, table
 
 
 def env_text(statuses: Sequence[EnvStatus], types: Mapping[EnvName, str], *, now: float | None = None) -> str:
@@ -30,20 +28,18 @@ def distance(running: Running) -> str:
     return ", ".join(parts) or "up to date"
 
 
-def env_json(head: str, statuses: Sequence[EnvStatus], types: Mapping[EnvName, str]) -> dict[str, Any]:
+def env_json(head: str, statuses: Sequence[EnvStatus], types: Mapping[EnvName, str]) -> str:
     """The `git kosli env --json` document."""
-    return {
-        "version": JSON_VERSION,
-        "head": {"git_commit": head},
-        "environments": [
+    return document(
+        head={"git_commit": head},
+        environments=[
             {
                 "environment": s.env,
                 "type": types.get(s.env) or None,
-                "latest": snapshot_json(s.latest),
+                "snapshot": snapshot_json(s.latest),
                 "running": [
                     {
-                        "artifact": artifact_json(r.artifact),
-                        "git_commit": r.commit,
+                        **artifact_json(r.artifact, r.commit),
                         "since": snapshot_json(r.since),
                         "behind": r.behind,
                         "ahead": r.ahead,
@@ -53,4 +49,4 @@ def env_json(head: str, statuses: Sequence[EnvStatus], types: Mapping[EnvName, s
             }
             for s in statuses
         ],
-    }
+    )

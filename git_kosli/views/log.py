@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from git_kosli.model import Snapshot, short
 from git_kosli.pairing import Change
 from git_kosli.ranges import Related, Relation
 from git_kosli.views.diff import flags
+from git_kosli.views.json import document, pair_json, snapshot_json
 from git_kosli.views.text import iso_utc
 
 
@@ -38,27 +38,12 @@ def entry_text(snapshot: Snapshot, related: Sequence[Related]) -> str:
     return "\n".join(lines)
 
 
-def entry_json(snapshot: Snapshot, related: Sequence[Related]) -> dict[str, Any]:
-    """One snapshot and its changes for `--json`."""
-    return {
-        "snapshot": str(snapshot.ref),
-        "index": snapshot.index,
-        "timestamp": iso_utc(snapshot.timestamp),
-        "changes": [
-            {
-                "change": r.change.change.value,
-                "name": r.artifact.name,
-                "flow": r.artifact.flow,
-                "fingerprint": r.artifact.fingerprint,
-                "old_commit": r.left_commit,
-                "new_commit": r.right_commit,
-                "relation": r.relation.value,
-                "ahead": r.ahead,
-                "behind": r.behind,
-                "rollback": r.relation is Relation.BEHIND,
-                "rogue": r.rogue,
-                "compliant": not r.non_compliant,
-            }
-            for r in related
+def log_json(env: str, entries: Sequence[tuple[Snapshot, Sequence[Related]]]) -> str:
+    """The `git kosli log --json` document: each snapshot (newest first) and its changes."""
+    return document(
+        environment=env,
+        snapshots=[
+            {"snapshot": snapshot_json(snapshot), "changes": [pair_json(r, same_env=True) for r in related]}
+            for snapshot, related in entries
         ],
-    }
+    )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from git_kosli.model import Artifact, Snapshot, short
+from git_kosli.views.json import artifact_json, document, snapshot_json
 from git_kosli.views.text import iso_utc, table
 
 
@@ -21,12 +22,14 @@ def list_text(history: Sequence[Snapshot]) -> str:
     return table(rows, ["snapshot", "from", "artifacts", "compliant"])
 
 
-def list_json(history: Sequence[Snapshot]) -> list[dict[str, Any]]:
-    """The `git kosli snapshot list --json` document."""
-    return [
-        {"index": s.index, "timestamp": iso_utc(s.timestamp), "artifacts": len(s.artifacts), "compliant": s.compliant}
-        for s in history
-    ]
+def list_json(env: str, history: Sequence[Snapshot]) -> str:
+    """The `git kosli snapshot list --json` document: each snapshot, newest first, with a count of what ran."""
+    return document(
+        environment=env,
+        snapshots=[
+            {**(snapshot_json(s) or {}), "artifacts": len(s.artifacts), "compliant": s.compliant} for s in history
+        ],
+    )
 
 
 def show_text(snap: Snapshot) -> str:
@@ -46,20 +49,19 @@ def show_text(snap: Snapshot) -> str:
     return heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"])
 
 
-def show_json(snap: Snapshot) -> dict[str, Any]:
-    """The `git kosli snapshot show --json` document."""
-    return {
-        "snapshot": str(snap.ref),
-        "timestamp": iso_utc(snap.timestamp),
-        "artifacts": [_artifact(a) for a in snap.artifacts],
-    }
+def show_json(snap: Snapshot) -> str:
+    """The `git kosli snapshot show --json` document: the snapshot and every artifact running in it."""
+    return document(
+        **(snapshot_json(snap) or {}),
+        compliant=snap.compliant,
+        artifacts=[_artifact(a) for a in snap.artifacts],
+    )
 
 
 def _artifact(artifact: Artifact) -> dict[str, Any]:
     return {
-        "name": artifact.name,
-        "fingerprint": artifact.fingerprint,
-        "flows": [
+        **artifact_json(artifact),
+        "provenance": [
             {"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance
         ],
         "instances": artifact.instances,

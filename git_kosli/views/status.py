@@ -7,7 +7,8 @@ from typing import Any
 
 from git_kosli.deployments import EnvStatus, Running
 from git_kosli.model import short
-from git_kosli.views.text import age, iso_utc, table
+from git_kosli.views.json import artifact_json, document, snapshot_json
+from git_kosli.views.text import age, table
 
 
 def flags(status: EnvStatus, running: Running | None) -> list[str]:
@@ -40,29 +41,27 @@ def status_table(statuses: Sequence[EnvStatus], revision: str) -> str:
     return table(rows, ["environment", "snapshot", "running", f"behind {revision}", "ahead", "since", "flags"])
 
 
-def status_json(revision: str, statuses: Sequence[EnvStatus]) -> dict[str, Any]:
-    """The `git kosli status --json` document."""
-    return {"revision": revision, "environments": [_environment(s) for s in statuses]}
+def status_json(revision: str, commit: str, statuses: Sequence[EnvStatus]) -> str:
+    """The `git kosli status --json` document; `revision` as given, `commit` what it names."""
+    return document(revision=revision, git_commit=commit, environments=[_environment(s) for s in statuses])
 
 
 def _environment(s: EnvStatus) -> dict[str, Any]:
     return {
         "environment": s.env,
-        "snapshot": s.latest.index if s.latest else None,
+        "snapshot": snapshot_json(s.latest),
         "running": [
             {
-                "commit": r.commit,
-                "artifact": r.artifact.name,
-                "fingerprint": r.artifact.fingerprint,
+                **artifact_json(r.artifact, r.commit),
                 "behind": r.behind,
                 "ahead": r.ahead,
                 "contained": r.contained,
-                "since": {"snapshot": r.since.index, "timestamp": iso_utc(r.since.timestamp)},
+                "since": snapshot_json(r.since),
             }
             for r in s.running
         ],
-        "rogue": [a.name for a in s.rogue],
-        "non_compliant": [a.name for a in s.non_compliant],
+        "rogue": [artifact_json(a) for a in s.rogue],
+        "non_compliant": [artifact_json(a) for a in s.non_compliant],
     }
 
 

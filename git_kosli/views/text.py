@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
-
-from git_kosli.model import Artifact, Snapshot
 
 
 def iso_utc(timestamp: float | None) -> str | None:
@@ -61,15 +58,3 @@ def age(timestamp: float, now: float | None = None) -> str:
             amount = seconds // size
             return f"{amount} {unit}{'s' if amount != 1 else ''} ago"
     return "just now"
-
-
-def snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
-    """A snapshot as every JSON document spells one: `{"environment", "index", "timestamp"}`."""
-    if snapshot is None:
-        return None
-    return {"environment": snapshot.env, "index": snapshot.index, "timestamp": iso_utc(snapshot.timestamp)}
-
-
-def artifact_json(artifact: Artifact) -> dict[str, Any]:
-    """An artifact as every JSON document spells one: `{"name", "fingerprint", "flow"}`."""
-    return {"name": artifact.name, "fingerprint": artifact.fingerprint, "flow": artifact.flow}

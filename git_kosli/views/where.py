@@ -3,42 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from git_kosli.locate import FirstBuild, Presence
 from git_kosli.model import Artifact, Snapshot, short
-from git_kosli.views.text import artifact_json, iso_utc, table
+from git_kosli.views.json import artifact_json, document, snapshot_json
+from git_kosli.views.text import iso_utc, table
 
 
 def where_json(
     commit: str, presences: Sequence[Presence], build: FirstBuild | None, artifact: Artifact | None = None
-) -> dict[str, Any]:
+) -> str:
     """The `git kosli where --json` document; `artifact`: the one a fingerprint or image named, if one did."""
-
-    def point(snapshot: Snapshot | None) -> dict[str, Any] | None:
-        return None if snapshot is None else {"snapshot": snapshot.index, "timestamp": iso_utc(snapshot.timestamp)}
-
-    return {
-        "commit": commit,
-        "environments": [
+    return document(
+        git_commit=commit,
+        environments=[
             {
                 "environment": p.env,
                 "status": p.status.value,
-                "snapshot": p.latest.index if p.latest else None,
-                "artifacts": [_artifact(a) for a in p.artifacts],
-                "first_seen": point(p.first_seen),
-                "left": point(p.left),
+                "snapshot": snapshot_json(p.latest),
+                "artifacts": [artifact_json(a) for a in p.artifacts],
+                "first_seen": snapshot_json(p.first_seen),
+                "left": snapshot_json(p.left),
             }
             for p in presences
         ],
-        "first_build": None if build is None else {**_artifact(build.artifact), "git_commit": build.commit},
-        "artifact": None if artifact is None else artifact_json(artifact),
-    }
-
-
-def _artifact(artifact: Artifact) -> dict[str, Any]:
-    commit = next((p.git_commit for p in artifact.provenance if p.git_commit), None)
-    return {"name": artifact.name, "fingerprint": artifact.fingerprint, "git_commit": commit, "flow": artifact.flow}
+        first_build=None if build is None else artifact_json(build.artifact, build.commit),
+        artifact=None if artifact is None else artifact_json(artifact, commit),
+    )
 
 
 def where_text(
