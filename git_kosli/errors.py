@@ -22,6 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
+GET_SNAPSHOTS = (
+    "read them from Kosli: git config kosli.org ORG (or export KOSLI_ORG=ORG)",
+    "or import them: git kosli snapshot import ENV FILE (what kosli get snapshot ENV#N --output json prints)",
+)
+"""The hints for a repository with no snapshots: no Kosli org set, nothing in the embedded store."""
+
 
 class ExitCode(IntEnum):
     """Exit codes as git uses them."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from git_kosli.errors import SourceError
+from git_kosli.errors import GET_SNAPSHOTS, SourceError
 from git_kosli.model import Artifact, CommitSha, EnvName, Provenance, Snapshot
 
 _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)(.+)$")
@@ -157,7 +157,9 @@ def require_this_repository(histories: Mapping[EnvName, Sequence[Snapshot]], mat
                     return
                 flows.update(p.flow for p in artifact.provenance if p.flow)
                 repos.update(filter(None, (repo_of_commit_url(p.commit_url or "") for p in artifact.provenance)))
-    envs = ", ".join(histories) or "no environments"
+    if not histories:
+        raise SourceError("no environments to look in: no snapshots yet", hints=GET_SNAPSHOTS)
+    envs = ", ".join(histories)
     runs = f"flows {', '.join(sorted(flows))}" if flows else "no artifact with provenance"
     where = f"; repositories {', '.join(sorted(repos))}" if repos else ""
     raise SourceError(f"no artifact in {envs} was built from this repository (they run {runs}{where})")

@@ -231,7 +231,8 @@ def refusal_cases(repo: GitRepo) -> dict[str, tuple[list[str], str]]:
         ),
         "missing": (
             ["env#2", "env#5"],
-            f"fatal: commit {missing} (web-ci in env#5) is not in this repository; run 'git fetch' and try again\n",
+            f"fatal: commit {missing} (web-ci in env#5) is not in this repository\n"
+            "hint: fetch it, then try again: git fetch\n",
         ),
         "other repository only": (
             ["env#6", "env#7"],
@@ -311,8 +312,8 @@ def test_a_shallow_clone_is_told_to_unshallow(repo: GitRepo, run_cli: RunCli, tm
 
     assert result.exit_code == 128
     assert result.stderr == (
-        f"fatal: commit {commits[0]} (web-ci in env#1) is not in this repository; "
-        f"run 'git fetch --unshallow' and try again\n"
+        f"fatal: commit {commits[0]} (web-ci in env#1) is not in this repository\n"
+        "hint: fetch it, then try again: git fetch --unshallow\n"
     )
     assert not (shallow / ".git" / "BISECT_START").exists()
 

@@ -146,9 +146,10 @@ def require_bisectable(target: RepoChange, history: GitHistory, *, old: Snapshot
     name = _label(target)
     for snapshot, commit in ((old, old_commit), (new, new_commit)):
         if not history.has_commit(commit):
-            hint = "run 'git fetch --unshallow'" if history.paths.shallow else "run 'git fetch'"
+            fetch = "git fetch --unshallow" if history.paths.shallow else "git fetch"
             raise BisectRefusedError(
-                f"commit {commit} ({name} in {snapshot.ref}) is not in this repository; {hint} and try again"
+                f"commit {commit} ({name} in {snapshot.ref}) is not in this repository",
+                hints=[f"fetch it, then try again: {fetch}"],
             )
     if old_commit == new_commit:
         raise BisectRefusedError(

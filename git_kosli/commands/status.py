@@ -28,5 +28,11 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
     statuses = app.environment_statuses(commit, envs)
     if as_json:
         click.echo(status_json(revision, commit, statuses))
+    elif not statuses and app.source_name == "local":  # say how to get snapshots rather than show an empty table
+        from git_kosli.errors import GET_SNAPSHOTS
+
+        click.echo("no environments: no Kosli org is set and the embedded store has no snapshots")
+        for hint in GET_SNAPSHOTS:
+            click.echo(f"hint: {hint}", err=True)
     else:
         app.show(status_table(statuses, revision))

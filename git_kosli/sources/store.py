@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from git_kosli.errors import StoreConflictError, UnknownEnvironmentError
+from git_kosli.errors import GET_SNAPSHOTS, SourceError, StoreConflictError, UnknownEnvironmentError
 from git_kosli.model import (
     Artifact,
     CommitSha,
@@ -68,21 +68,37 @@ class Store:
     """Environments and their numbered snapshots."""
 
     schema = _SCHEMA
+    kind = "the embedded snapshot store"
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open the store at `path`; with `create=False` a missing store reads as empty and is not made."""
+        """Open the store at `path`; with `create=False` a missing store reads as empty and is not made.
+
+        Raises:
+            SourceError: the file is not a store this program can read (named, with how to recover).
+        """
         self.path = path
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False)  # a hook may read it from a worker thread
-            with self._db:
-                self._db.executescript(self.schema)
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif path.exists():
             self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
             self._db = sqlite3.connect(":memory:")
-            self._db.executescript(self.schema)
+        try:
+            if create or not path.exists():
+                with self._db:
+                    self._db.executescript(self.schema)
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise SourceError(f"{path} cannot be read as {self.kind} ({error})", hints=self.recovery()) from None
+
+    def recovery(self) -> list[str]:
+        """What to do about a store that cannot be read."""
+        return [
+            f"move it aside, then import the snapshots again: mv {self.path} {self.path}.broken",
+        ]
 
     def __enter__(self) -> Store:
         return self
@@ -103,7 +119,11 @@ class Store:
     def require_environment(self, env: EnvName) -> None:
         """Raise UnknownEnvironmentError, listing the known ones, when `env` does not exist."""
         if self._db.execute("SELECT 1 FROM environments WHERE name = ?", (env,)).fetchone() is None:
-            known = ", ".join(self.environments()) or "none yet"
+            known = ", ".join(self.environments())
+            if not known:
+                raise UnknownEnvironmentError(
+                    f"environment '{env}' does not exist: no snapshots yet", hints=GET_SNAPSHOTS
+                )
             raise UnknownEnvironmentError(f"environment '{env}' does not exist (environments: {known})")
 
     def summaries(self, env: EnvName) -> list[SnapshotSummary]:

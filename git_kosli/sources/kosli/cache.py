@@ -48,6 +48,11 @@ class KosliCache(Store):
     """Snapshots as the store keeps them, plus environment events and flow provenance."""
 
     schema = Store.schema + _EXTRA_SCHEMA
+    kind = "a cache of what was fetched from Kosli"
+
+    def recovery(self) -> list[str]:
+        """A cache holds nothing that cannot be fetched again."""
+        return [f"it can be deleted safely; what it held is fetched again: rm {self.path}"]
 
     def events_through(self, env: EnvName) -> int:
         """The latest snapshot whose events are all cached, 0 when none are."""
