@@ -61,7 +61,7 @@ class AppContext:
             stdout_tty=pager is not None or sys.stdout.isatty(),
             config=self._any_config,
         )
-        shown = paint(text) if colour else text
+        shown = paint(text, colour=colour)
         if pager is None:
             click.echo(shown, color=colour)  # click would strip the colour from a pipe; git's choice stands
         else:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -20,14 +19,17 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from git_kosli.git.config import GitConfig, git_bool, git_var_or_none
+from git_kosli.views.text import END, Style, plain
 
-# Painted after layout, so alignment is computed on the plain text.
 _RESET = "\x1b[m"
-_PALETTE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?<![\w/.#-])[A-Za-z0-9][\w.-]*#\d+(?:\.\.#\d+)?(?![\w#])"), "\x1b[33m"),  # ENV#N: yellow
-    (re.compile(r"\b(?:rogue|non-compliant|not-contained)\b"), "\x1b[1;31m"),  # flags: bold red
-    (re.compile(r"(?:\bahead )?\+\d+(?: commits?)?(?=[\s)]|$)"), "\x1b[32m"),  # ahead: green
-    (re.compile(r"\b(?:behind|rollback) -\d+(?: commits?)?"), "\x1b[31m"),  # behind, rollbacks: red
+_COLOURS = str.maketrans(
+    {
+        Style.SNAPSHOT: "\x1b[33m",  # yellow
+        Style.FLAG: "\x1b[1;31m",  # bold red
+        Style.AHEAD: "\x1b[32m",  # green
+        Style.BEHIND: "\x1b[31m",  # red
+        END: _RESET,
+    }
 )
 
 
@@ -54,15 +56,13 @@ def want_color(choice: str | None, environ: Mapping[str, str], *, stdout_tty: bo
     return (stdout_tty or in_git_pager(environ)) and bool(term) and term != "dumb"
 
 
-def paint(text: str) -> str:
-    """Environments and snapshots, rogue and non-compliant flags, ahead and behind counts, in colour."""
-    for pattern, colour in _PALETTE:
-        text = pattern.sub(_wrap(colour), text)
-    return text
+def paint(text: str, *, colour: bool) -> str:
+    """The view's marked parts (snapshots, flags, ahead and behind counts) in colour, or the plain text."""
+    return _paint(text) if colour else plain(text)
 
 
-def _wrap(colour: str) -> Callable[[re.Match[str]], str]:
-    return lambda match: f"{colour}{match.group()}{_RESET}"
+def _paint(text: str) -> str:
+    return plain(text.translate(_COLOURS))  # marks of no known style (from outside text) are dropped
 
 
 def pager_command(environ: Mapping[str, str], *, cwd: str | None, enabled: Callable[[], bool]) -> str | None:

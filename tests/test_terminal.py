@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 from pathlib import Path
 
@@ -173,3 +174,35 @@ def test_progress_lines_are_drawn_on_the_terminal(repo: GitRepo) -> None:
     assert "Fetching environment histories: 100% (2/2), done.\n" in out
     assert "Writing notes: 100% (4/4), done.\n" in out
     assert out.endswith("wrote notes for 4 commits in refs/notes/kosli\n")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+TRICKY = ["Link jira#123 and aws-beta#2", "Bump retries +5 (behind -2)", "Drop not-contained rogue non-compliant"]
+
+
+def test_colour_is_painted_per_cell_never_in_a_commit_subject(repo: GitRepo, run_cli: RunCli) -> None:
+    base = repo.commit("base")
+    tricky = [repo.commit(subject) for subject in TRICKY]
+    seed(repo.path, *history("aws-beta", [[artifact(base, url=URL)], [artifact(tricky[-1], url=URL)]]))
+
+    diff = run_cli("diff", "aws-beta#1", "aws-beta#2", "--log", "--color=always", cwd=repo.path).stdout
+    diff_plain = run_cli("diff", "aws-beta#1", "aws-beta#2", "--log", "--color=never", cwd=repo.path).stdout
+    table = run_cli("bisect", "aws-beta#1", "aws-beta#2", "--color=always", cwd=repo.path).stdout
+
+    for sha, subject in zip(tricky, TRICKY, strict=True):
+        assert f"  + {sha[:7]} {subject}\n" in diff  # not a colour code in the line
+        row = next(line for line in table.splitlines() if line.startswith(sha[:7]))
+        assert f"{sha[:7]}   {subject}" in row
+        assert ESC not in row.split(subject)[0] + subject
+    assert ANSI.sub("", diff) == diff_plain  # the alignment is the same as without colour
+    assert f"{ESC}33maws-beta#1{ESC}m -> {ESC}33maws-beta#2{ESC}m" in diff
+    assert f"{ESC}32mahead +3{ESC}m" in diff
+    assert f"{ESC}33maws-beta#2{ESC}m" in table  # the snapshots in the deployments column are
+
+
+def test_tables_align_on_what_shows(deployed: GitRepo, run_cli: RunCli) -> None:
+    coloured = run_cli("status", "--color=always", cwd=deployed.path).stdout
+    plain = run_cli("status", "--color=never", cwd=deployed.path).stdout
+
+    assert f"{ESC}1;31mrogue{ESC}m" in coloured
+    assert ANSI.sub("", coloured) == plain

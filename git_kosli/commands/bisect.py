@@ -194,7 +194,7 @@ def view(app: AppContext) -> None:
     from git_kosli.bisect.state import Phase
     from git_kosli.git.notes import read_notes
     from git_kosli.model import short
-    from git_kosli.views.text import table
+    from git_kosli.views.text import Style, clip, mark, table
 
     session = _session(app)
     remaining = session.remaining()
@@ -206,13 +206,14 @@ def view(app: AppContext) -> None:
             "*" if sha == under_test else "",
             short(sha),
             "yes" if sha in session.builds else "",
-            subjects.get(sha, "")[:50],
+            clip(subjects.get(sha, ""), 50),
             notes.get(sha, ""),
         ]
         for sha in remaining
     ]
     phase = "built commits first" if session.phase is Phase.BUILT else "unbuilt commits (git bisect)"
-    header = f"{session.state.old} -> {session.state.new}: {len(remaining)} commits left, phase: {phase}"
+    ends = f"{mark(session.state.old, Style.SNAPSHOT)} -> {mark(session.state.new, Style.SNAPSHOT)}"
+    header = f"{ends}: {len(remaining)} commits left, phase: {phase}"
     app.show(header + "\n\n" + table(rows, ["", "commit", "built", "subject", "deployments"]), long=True)
 
 

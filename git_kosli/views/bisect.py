@@ -10,7 +10,7 @@ from git_kosli.bisect.state import BuildRecord, Phase
 from git_kosli.facts import Build, CommitFacts
 from git_kosli.model import Snapshot, short
 from git_kosli.views.json import document, point_json, side_json, snapshot_json
-from git_kosli.views.text import clip, iso_utc, table
+from git_kosli.views.text import Style, clip, iso_utc, mark, table
 
 
 def bisect_text(plan: BisectPlan) -> str:
@@ -28,12 +28,19 @@ def bisect_text(plan: BisectPlan) -> str:
         f"roughly {plan.steps} step{'s' if plan.steps != 1 else ''}"
     )
     subjects = plan.subjects()
-    rows = [[f.commit[:7], clip(subjects.get(f.commit, "")), f.text(full=False)] for f in plan.facts]
+    rows = [[f.commit[:7], clip(subjects.get(f.commit, "")), _deployments(f)] for f in plan.facts]
     return "\n".join(lines) + "\n\n" + table(rows, ["commit", "subject", "deployments"])
 
 
+def _deployments(facts: CommitFacts) -> str:
+    """The table's cell: the facts as tables say them (`CommitFacts.text`), each run's snapshots marked."""
+    if not facts.episodes:
+        return facts.text(full=False)
+    return "\n".join(f"{mark(e.label, Style.SNAPSHOT)} {e.display}" for e in facts.episodes)
+
+
 def _snapshot_line(snapshot: Snapshot) -> str:
-    return f"{snapshot.ref} ({iso_utc(snapshot.timestamp)})"
+    return f"{mark(str(snapshot.ref), Style.SNAPSHOT)} ({iso_utc(snapshot.timestamp)})"
 
 
 def _change_label(change: RepoChange) -> str:

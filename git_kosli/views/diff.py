@@ -7,27 +7,34 @@ from collections.abc import Mapping, Sequence
 from git_kosli.model import Artifact, CommitSha, Snapshot, short
 from git_kosli.ranges import Related, Relation
 from git_kosli.views.json import document, pair_json, snapshot_json
-from git_kosli.views.text import table
+from git_kosli.views.text import Style, mark, plain, table
 
 CommitLines = Sequence[tuple[CommitSha, str]]
 """Commits of one side of a pair, with their subjects."""
 
 
 def describe(related: Related, *, same_env: bool) -> str:
-    """`ahead +3`, `behind -2 (rollback)`, `diverged +1 -2`, or the bare relation."""
-    parts = [related.relation.value]
-    if related.ahead:
-        parts.append(f"+{related.ahead}")
-    if related.behind:
-        parts.append(f"-{related.behind}")
-    if related.relation is Relation.BEHIND and same_env:
-        parts.append("(rollback)")
-    return " ".join(parts)
+    """`ahead +3`, `behind -2 (rollback)`, `diverged +1 -2`, or the bare relation; counts marked."""
+    relation = related.relation
+    ahead = f"+{related.ahead}" if related.ahead else ""
+    behind = f"-{related.behind}" if related.behind else ""
+    if relation is Relation.AHEAD:
+        parts = [mark(f"ahead {ahead}".strip(), Style.AHEAD)]
+    elif relation is Relation.BEHIND:
+        parts = [mark(f"behind {behind}".strip(), Style.BEHIND), "(rollback)" if same_env else ""]
+    else:
+        parts = [relation.value, mark(ahead, Style.AHEAD), mark(behind, Style.BEHIND)]
+    return " ".join(p for p in parts if p)
 
 
 def flags(related: Related) -> str:
-    """The warnings an artifact carries: `rogue`, `non-compliant`."""
-    return " ".join(name for name, on in (("rogue", related.rogue), ("non-compliant", related.non_compliant)) if on)
+    """The warnings an artifact carries, marked: `rogue`, `non-compliant`."""
+    return flag_words(["rogue"] * related.rogue + ["non-compliant"] * related.non_compliant)
+
+
+def flag_words(names: list[str]) -> str:
+    """Flags, each marked, a space apart."""
+    return " ".join(mark(name, Style.FLAG) for name in names)
 
 
 def diff_text(
@@ -56,15 +63,16 @@ def diff_text(
         ]
         for r in related
     ]
+    old_ref, new_ref = mark(str(old.ref), Style.SNAPSHOT), mark(str(new.ref), Style.SNAPSHOT)
     lines = [
-        f"{old.ref} -> {new.ref}",
+        f"{old_ref} -> {new_ref}",
         "",
-        table(rows, ["artifact", "flow", str(old.ref), str(new.ref), "relation", "flags"]),
+        table(rows, ["artifact", "flow", old_ref, new_ref, "relation", "flags"]),
     ]
     for position, (ahead, behind) in sorted((logs or {}).items()):
         lines += ["", f"{related[position].artifact.display_name}:"]
-        lines += [f"  + {short(sha)} {subject}" for sha, subject in ahead]
-        lines += [f"  - {short(sha)} {subject}" for sha, subject in behind]
+        lines += [f"  + {short(sha)} {plain(subject)}" for sha, subject in ahead]
+        lines += [f"  - {short(sha)} {plain(subject)}" for sha, subject in behind]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from git_kosli.pairing import Change
 from git_kosli.ranges import Related, Relation
 from git_kosli.views.diff import flags
 from git_kosli.views.json import document, pair_json, snapshot_json
-from git_kosli.views.text import iso_utc
+from git_kosli.views.text import Style, iso_utc, mark
 
 
 def range_text(related: Related) -> str:
@@ -18,17 +18,19 @@ def range_text(related: Related) -> str:
         return "another repository"
     span = f"{short(related.left_commit or '')}..{short(related.right_commit or '')}"
     if related.relation is Relation.AHEAD:
-        return f"+{related.ahead} commit{'s' if related.ahead != 1 else ''} ({span})"
+        return mark(f"+{related.ahead} commit{'s' if related.ahead != 1 else ''}", Style.AHEAD) + f" ({span})"
     if related.relation is Relation.BEHIND:
-        return f"rollback -{related.behind} commit{'s' if related.behind != 1 else ''} ({span})"
+        count = f"rollback -{related.behind} commit{'s' if related.behind != 1 else ''}"
+        return mark(count, Style.BEHIND) + f" ({span})"
     if related.relation is Relation.DIVERGED:
-        return f"diverged +{related.ahead} -{related.behind} ({span})"
+        ahead, behind = mark(f"+{related.ahead}", Style.AHEAD), mark(f"-{related.behind}", Style.BEHIND)
+        return f"diverged {ahead} {behind} ({span})"
     return "rebuilt from the same commit"
 
 
 def entry_text(snapshot: Snapshot, related: Sequence[Related]) -> str:
     """One snapshot and its changes, a line each."""
-    lines = [f"{snapshot.ref}  {iso_utc(snapshot.timestamp)}"]
+    lines = [f"{mark(str(snapshot.ref), Style.SNAPSHOT)}  {iso_utc(snapshot.timestamp)}"]
     for r in related:
         what = r.change.change.value
         detail = range_text(r) if r.change.change is Change.CHANGED else ("no provenance" if r.rogue else "")

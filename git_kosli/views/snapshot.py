@@ -7,7 +7,7 @@ from typing import Any
 
 from git_kosli.model import Artifact, Snapshot, short
 from git_kosli.views.json import artifact_json, document, snapshot_json
-from git_kosli.views.text import iso_utc, table
+from git_kosli.views.text import Style, iso_utc, mark, table
 
 
 def _compliance(value: bool | None) -> str:  # noqa: FBT001 - converts the one value it is given
@@ -45,7 +45,7 @@ def show_text(snap: Snapshot) -> str:
         ]
         for a in snap.artifacts
     ]
-    heading = f"{snap.ref} from {iso_utc(snap.timestamp)}"
+    heading = f"{mark(str(snap.ref), Style.SNAPSHOT)} from {iso_utc(snap.timestamp)}"
     return heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"])
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from git_kosli.deployments import EnvStatus, Running
 from git_kosli.model import short
+from git_kosli.views.diff import flag_words
 from git_kosli.views.json import artifact_json, document, snapshot_json
 from git_kosli.views.text import age, table
 
 
-def flags(status: EnvStatus, running: Running | None) -> list[str]:
+def flags(status: EnvStatus, running: Running | None) -> list[str]:  # the words, unmarked: the hook prints them
     """The warnings of one environment line: `rogue`, `non-compliant`, `not-contained`."""
     out = ["rogue"] if status.rogue else []
     out += ["non-compliant"] if status.non_compliant else []
@@ -25,7 +26,7 @@ def status_table(statuses: Sequence[EnvStatus], revision: str) -> str:
     for s in statuses:
         snapshot = f"#{s.latest.index}" if s.latest else "-"
         if not s.running:
-            rows.append([s.env, snapshot, "-", "-", "-", "-", " ".join(flags(s, None))])
+            rows.append([s.env, snapshot, "-", "-", "-", "-", flag_words(flags(s, None))])
         for r in s.running:
             rows.append(
                 [
@@ -35,7 +36,7 @@ def status_table(statuses: Sequence[EnvStatus], revision: str) -> str:
                     str(r.behind),
                     str(r.ahead),
                     f"#{r.since.index} ({age(r.since.timestamp)})",
-                    " ".join(flags(s, r)),
+                    flag_words(flags(s, r)),
                 ]
             )
     return table(rows, ["environment", "snapshot", "running", f"behind {revision}", "ahead", "since", "flags"])

@@ -1,10 +1,45 @@
-"""The shapes every view shares: aligned tables, UTC times, ages, clipped text. Pure."""
+"""The shapes every view shares: aligned tables, UTC times, ages, clipped text, and which parts are coloured. Pure.
+
+A view marks the parts to colour as it builds them (`mark(text, Style.SNAPSHOT)`), cell by cell,
+with characters Unicode reserves for a program's internal use; the terminal turns the marks into
+colours or removes them. A commit subject is never marked, so `jira#123`, `+5` or `not-contained`
+in one is never coloured, and widths are computed on the visible text.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Style(StrEnum):
+    """What a marked part is; the terminal decides its colour."""
+
+    SNAPSHOT = "\ufdd0"  # aws-beta#41
+    FLAG = "\ufdd1"  # rogue, non-compliant, not-contained
+    AHEAD = "\ufdd2"  # ahead +3, +7 commits
+    BEHIND = "\ufdd3"  # behind -2, rollback -4 commits
+
+
+END = "\ufdef"
+_MARKS = re.compile("[\ufdd0-\ufdef]")
+
+
+def mark(text: str, style: Style) -> str:
+    """The text, marked to be shown in the style's colour."""
+    return f"{style}{text}{END}" if text else text
+
+
+def plain(text: str) -> str:
+    """The text without its marks (and without any such character an outside string brought)."""
+    return _MARKS.sub("", text) if END in text or _MARKS.search(text) else text
+
+
+def width(text: str) -> int:
+    """How many characters of the text show: marks take no room."""
+    return len(text) - 2 * text.count(END) if END in text else len(text)
 
 
 def iso_utc(timestamp: float | None) -> str | None:
@@ -17,7 +52,8 @@ def iso_utc(timestamp: float | None) -> str | None:
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain aligned table, as git prints its lists: columns two spaces apart, cells of several lines.
 
-    Headers get two spaces of room; no trailing blanks. One format string for every line keeps
+    Headers get two spaces of room; no trailing blanks. Widths count only what shows (`width`):
+    a marked cell is padded by hand, the rest by one format string for every line, which keeps
     the 10,000-row table of a large bisect at a few milliseconds.
     """
     lines: list[list[str]] = []
@@ -31,10 +67,18 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
             lines.append([parts[n] if n < len(parts) else "" for parts in split])
     columns = list(zip(*lines, strict=True)) if lines else [()] * len(headers)
     widths = [
-        max(len(header) + 2, max(map(len, column), default=0)) for header, column in zip(headers, columns, strict=True)
+        max(width(header) + 2, max(map(width, column), default=0))
+        for header, column in zip(headers, columns, strict=True)
     ]
-    layout = "  ".join([*(f"{{:<{width}}}" for width in widths[:-1]), "{}"])
-    return "\n".join([layout.format(*headers).rstrip(), *(layout.format(*line).rstrip() for line in lines)])
+    layout = "  ".join([*(f"{{:<{w}}}" for w in widths[:-1]), "{}"])
+
+    def line_of(cells: list[str]) -> str:
+        if not any(END in cell for cell in cells):
+            return layout.format(*cells).rstrip()
+        padded = [cell + " " * (w - width(cell)) for cell, w in zip(cells[:-1], widths, strict=False)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return "\n".join([line_of(headers), *(line_of(line) for line in lines)])
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -45,9 +89,10 @@ def printable(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def clip(text: str, width: int = 60) -> str:
-    """The text, cut to `width` characters with an ellipsis when longer."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+def clip(text: str, most: int = 60) -> str:
+    """Outside text (a subject), cut to `most` characters with an ellipsis when longer."""
+    text = plain(text)  # an outside string never brings marks of its own
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def age(timestamp: float, now: float | None = None) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from git_kosli.locate import FirstBuild, Presence
 from git_kosli.model import Artifact, Snapshot, short
 from git_kosli.views.json import artifact_json, document, snapshot_json
-from git_kosli.views.text import iso_utc, table
+from git_kosli.views.text import iso_utc, plain, table
 
 
 def where_json(
@@ -40,7 +40,7 @@ def where_text(
     def since(snapshot: Snapshot | None) -> str:
         return "-" if snapshot is None else f"#{snapshot.index} ({iso_utc(snapshot.timestamp)})"
 
-    header = f"commit {short(commit)} {subject}"
+    header = f"commit {short(commit)} {plain(subject)}"
     if artifact is not None:
         named = f"artifact {artifact.display_name} (fingerprint {short(artifact.fingerprint)}, flow {artifact.flow})"
         header = f"{named}\n{header}"
