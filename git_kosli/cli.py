@@ -261,7 +261,6 @@ def _report_bug() -> int:
     with tempfile.NamedTemporaryFile("w", prefix="git-kosli-crash-", suffix=".txt", delete=False) as log:
         traceback.print_exc(file=log)
     error = sys.exc_info()[1]
-    click.echo(
-        f"fatal: internal error ({type(error).__name__}); this is a bug. Traceback written to {log.name}", err=True
-    )
+    click.echo(f"fatal: internal error ({type(error).__name__}): this is a bug in git kosli", err=True)
+    click.echo(f"hint: the traceback is in {log.name}; please report it with that file", err=True)
     return ExitCode.FATAL
