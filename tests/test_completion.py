@@ -54,7 +54,8 @@ def complete(run_cli: RunCli, repo: GitRepo, *words: str) -> list[str]:
         (["where", "fe"], ["feature"]),
         (["fetch", "aws-beta", "s"], ["staging"]),
         (["timeline", "a"], ["aws-beta"]),
-        (["timeline", "--mark", "2026-10-01", "--o"], ["--open", "--output"]),
+        (["timeline", "--mark", "2026-10-01", "--op"], ["--open"]),
+        (["timeline", "--mark", "2026-10-01", "--o"], ["--offline", "--open", "--org", "--output"]),  # global ones too
         (["environments", "--j"], ["--json"]),
         (["frobnicate", ""], []),
     ],

@@ -95,7 +95,12 @@ def test_where_answers_for_the_commit_an_image_or_fingerprint_names(
     assert expected["artifact"] is None
     for result in (by_tag, by_digest):
         doc = json.loads(result.stdout)
-        assert doc["artifact"] == {"name": web.name, "fingerprint": web.fingerprint, "flow": "web-ci"}
+        assert doc["artifact"] == {
+            "name": web.name,
+            "fingerprint": web.fingerprint,
+            "flow": "web-ci",
+            "git_commit": c[2],
+        }
         assert {**doc, "artifact": None} == expected
     assert by_prefix.stdout.splitlines()[:2] == [
         f"artifact web:{c[2][:7]} (fingerprint {web.fingerprint[:7]}, flow web-ci)",
@@ -114,7 +119,7 @@ def test_a_string_that_is_a_revision_and_a_fingerprint_prefix_is_the_revision(
 
     result = run_cli("where", c[0][:7], "--json", cwd=repo.path)
 
-    assert json.loads(result.stdout)["commit"] == c[0]
+    assert json.loads(result.stdout)["git_commit"] == c[0]
 
 
 def test_env_lists_each_environment_with_its_running_commit_against_head(
