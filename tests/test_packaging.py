@@ -85,7 +85,10 @@ def test_the_sdist_holds_what_its_tests_need(dist: Path) -> None:
     tests = {
         str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("*") if p.is_file() and "__pycache__" not in p.parts
     }
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=False)
     assert tests - names == set()
+    if tracked.returncode == 0:  # a checkout (an unpacked sdist has no git): every tracked file but git's own ships
+        assert set(tracked.stdout.splitlines()) - names == {".gitignore"}
     assert {"tests/conftest.py", "tests/factory.py", "tests/fixtures/get_snapshot.json"} <= names
     assert set(SDIST_NEEDS) - names == set()
 
