@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -197,24 +197,34 @@ class AppContext:
         )
 
     def write_notes(
-        self, histories: Mapping[EnvName, Sequence[Snapshot]], wanted: Collection[CommitSha] | None = None
+        self,
+        histories: Mapping[EnvName, Sequence[Snapshot]],
+        wanted: Collection[CommitSha] | None = None,
+        *,
+        only: Collection[str] = (),
     ) -> tuple[bool, int]:
         """Write refs/notes/kosli for every commit the histories ran (only `wanted` ones when given).
 
-        Returns whether a notes commit was written, and how many notes were compared.
+        `only`: the histories are these environments' alone, so the notes rewritten keep the lines of
+        every other environment. Returns whether a notes commit was written, and how many notes were compared.
         """
-        from git_kosli.facts import builds, commit_facts, episodes_by_commit
+        from git_kosli.facts import builds, commit_facts, episodes_by_commit, merged_note
         from git_kosli.git.notes import NotesTree
 
         commit_of = self.matcher.commit_of
         known = {sha: b for sha, b in builds(histories.values(), commit_of).items() if self.history.has_commit(sha)}
         facts = commit_facts(self.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
-        texts = (
+        texts: Iterable[tuple[CommitSha, str]] = (
             (f.commit, f.text(full=True))
             for f in facts
             if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
         )
-        update = NotesTree(self.paths).compare(texts)
+        tree = NotesTree(self.paths)
+        if only:
+            fresh = dict(texts)
+            existing = tree.read(fresh)
+            texts = ((sha, merged_note(existing.get(sha), text, only)) for sha, text in fresh.items())
+        update = tree.compare(texts)
         changed = update.write(command="notes", progress=self.progress("Writing notes", len(update.changed)))
         return changed, update.compared
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from git_kosli.files import write_atomically
 from git_kosli.git import repository
 from git_kosli.model import Artifact, CommitSha, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef
 from git_kosli.sources.store import Store, store_path
@@ -131,15 +132,28 @@ def build(path: Path) -> Demo:
     repository.checkout(path, "main")
     with Store(store_path(path / ".git")) as store:
         store.put_snapshots(_environments(commits), env_type="ECS")
-    (path / ".git" / "kosli" / MARKER).write_text("built by git kosli demo\n")
-    with (path / ".git" / "info" / "exclude").open("a") as exclude:
-        exclude.write("/timeline.html\n")  # the picture `git kosli timeline` draws there
+    write_atomically(path / ".git" / "kosli" / MARKER, "".join(f"{sha}\n" for sha in commits.values()))
+    exclude = path / ".git" / "info" / "exclude"
+    kept = exclude.read_text() if exclude.is_file() and not exclude.is_symlink() else ""
+    # the picture `git kosli timeline` draws there, and what `git bisect run ./test.sh` leaves
+    write_atomically(exclude, kept + "/timeline.html\n__pycache__/\n")
     return Demo(path=path, commits=commits)
 
 
-def is_demo(path: Path) -> bool:
-    """True for a folder an earlier `git kosli demo` built (safe to rebuild)."""
-    return (path / ".git" / "kosli" / MARKER).is_file()
+def not_rebuildable(path: Path) -> str | None:
+    """Why the non-empty folder at `path` must not be deleted to rebuild the demo; None for an untouched demo.
+
+    A demo is rebuilt only as it was built: its marker lists the demo's commits, and nothing else (a
+    commit, a change, a file of the user's) may be in it.
+    """
+    marker = path / ".git" / "kosli" / MARKER
+    try:
+        commits = set(marker.read_text().split()) if marker.is_file() and not marker.is_symlink() else None
+    except (OSError, UnicodeDecodeError):
+        commits = None
+    if not commits:
+        return "exists, is not empty and is not an earlier demo"
+    return repository.work_beyond(path, commits)
 
 
 def _import_history(path: Path) -> dict[str, CommitSha]:

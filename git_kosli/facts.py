@@ -6,7 +6,8 @@ Pure: histories are lists of snapshots, and the commit graph arrives as a listin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -55,6 +56,7 @@ class Build:
 
 
 _NO_BUILD = "no artifact; no build contains it yet"
+_EPISODE_LINE = re.compile(r"^(?P<env>[^\s#]+)#(?P<first>\d+)\b")
 
 
 class CommitFacts(NamedTuple):
@@ -178,3 +180,26 @@ def commit_facts(
     for sha, first in first_builds(listing, built):
         ran = episodes.get(sha)
         yield make((sha, tuple(ran), None) if ran else (sha, (), first))
+
+
+def merged_note(existing: str | None, fresh: str, envs: Collection[str]) -> str:
+    """A note rewritten for some environments only (`notes --env`): theirs fresh, every other environment's kept.
+
+    Lines about runs (`ENV#N..#M NAME`) come ordered by environment and first snapshot, as a write
+    for every environment orders them. A `no artifact; ...` line says a commit ran nowhere, so it
+    stays only while no run line is left; the kept one was worked out over more environments.
+    """
+    old = (existing or "").splitlines()
+    new = fresh.splitlines()
+    runs = [line for line in old if (m := _EPISODE_LINE.match(line)) and m["env"] not in envs]
+    runs += [line for line in new if _EPISODE_LINE.match(line)]
+    if runs:
+        return "\n".join(sorted(runs, key=_run_order))
+    others = [line for line in old if not _EPISODE_LINE.match(line)]
+    return "\n".join(others or [line for line in new if not _EPISODE_LINE.match(line)])
+
+
+def _run_order(line: str) -> tuple[str, int]:
+    match = _EPISODE_LINE.match(line)
+    assert match is not None
+    return match["env"], int(match["first"])

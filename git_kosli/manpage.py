@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from git_kosli import __version__
+from git_kosli.files import write_atomically
 
 EXIT_STATUS = (
     ("0", "Success."),
@@ -174,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         sys.stdout.write(page)
         return 0
-    target = Path(args[0])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
+    write_atomically(Path(args[0]), page.encode("utf-8"))
     return 0
 
 

@@ -127,7 +127,7 @@ def test_the_demo_will_not_overwrite_a_folder_it_did_not_build(run_cli: RunCli, 
     (tmp_path / "mine" / "precious.txt").write_text("keep me")
     result = run_cli("demo", str(tmp_path / "mine"))
     assert result.exit_code == 128
-    assert "exists and is not an earlier demo" in result.stderr
+    assert "is not an earlier demo" in result.stderr
     assert (tmp_path / "mine" / "precious.txt").read_text() == "keep me"
     assert run_cli("demo", "--no-run", str(tmp_path / "d")).exit_code == 0
     assert run_cli("demo", "--no-run", str(tmp_path / "d")).exit_code == 0  # an earlier demo is rebuilt

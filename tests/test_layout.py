@@ -14,6 +14,7 @@ CORE = {
     "lookup",
     "model",
     "errors",
+    "files",
     "snapshot_expr",
     "pairing",
     "ranges",

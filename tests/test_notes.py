@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,25 @@ def test_without_a_configured_identity_notes_are_still_written(
 
     assert show(repo, first) == "prod#1\n"
     assert git(repo.path, "log", "-1", "--format=%ce", "refs/notes/kosli").strip() == "git-kosli@localhost"
+
+
+def test_a_writer_killed_mid_stream_publishes_nothing(repo: GitRepo) -> None:
+    commits = repo.imported(12000)
+    write_notes(discover(repo.path), {sha: "before" for sha in commits[:10]}, command="notes")
+    tip = git(repo.path, "rev-parse", "refs/notes/kosli").strip()
+    writer = (
+        "import os, signal, sys\n"
+        "from git_kosli.git.notes import NotesTree\n"
+        "from git_kosli.git.repository import discover\n"
+        "shas = sys.stdin.read().split()\n"
+        "update = NotesTree(discover('.')).compare({sha: f'note {i % 3}' for i, sha in enumerate(shas)})\n"
+        "update.write(command='notes', progress=lambda done: os.kill(os.getpid(), signal.SIGKILL))\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", writer], cwd=repo.path, input="\n".join(commits), text=True, check=False
+    )
+
+    assert killed.returncode == -signal.SIGKILL  # it died after sending the first 4,096 notes of 12,000
+    assert git(repo.path, "rev-parse", "refs/notes/kosli").strip() == tip
+    assert len(listed(repo)) == 10
+    assert git(repo.path, "fsck", "--no-dangling").strip() == ""

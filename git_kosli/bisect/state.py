@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from git_kosli.errors import BisectRefusedError
+from git_kosli.files import write_atomically
 from git_kosli.git.repository import RepoPaths
 
 VERSION = 1
@@ -126,12 +127,8 @@ def state_file(paths: RepoPaths) -> Path:
 
 
 def save(paths: RepoPaths, state: BisectState) -> None:
-    """Write the record atomically."""
-    path = state_file(paths)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(state.to_json(), indent=2) + "\n")
-    temporary.replace(path)
+    """Write the record atomically (a link in its place is replaced, never written through)."""
+    write_atomically(state_file(paths), json.dumps(state.to_json(), indent=2) + "\n")
 
 
 def load_or_none(paths: RepoPaths) -> BisectState | None:

@@ -224,13 +224,27 @@ bisect.add_command(view, "status")
 @click.argument("commit", required=False)
 @pass_app
 def reset(app: AppContext, commit: str | None) -> None:
-    """End the bisect (git bisect reset [COMMIT]) and forget git kosli's own state of it."""
+    """End the bisect (git bisect reset [COMMIT]) and forget git kosli's own state of it.
+
+    When git cannot end it (a bad COMMIT, a locked index), git's words are reported and both
+    git's bisect and git kosli's state of it are left as they were.
+    """
     from git_kosli.bisect.state import forget
+    from git_kosli.errors import GitCommandError, UnknownRevisionError
     from git_kosli.git import bisect as git_bisect
 
+    if commit is not None and (commit.startswith("-") or app.history.resolve_or_none(commit) is None):
+        raise UnknownRevisionError(f"unknown revision '{commit}': not a commit in this repository")
+    was_bisecting = git_bisect.bisect_start_file(app.paths).exists()
     result = git_bisect.reset(app.paths, commit)
+    if result.returncode != 0 or git_bisect.bisect_start_file(app.paths).exists():
+        said = git_bisect.git_words(result) or f"it exited {result.returncode}"
+        raise GitCommandError(f"git bisect reset failed: {said}; the bisect goes on, git kosli's state of it is kept")
     forget(app.paths)
-    click.echo((result.stdout + result.stderr).strip() or "no bisect in progress")
+    said = (result.stdout + result.stderr).strip()
+    if not said and was_bisecting:
+        said = "bisect ended" + (": BISECT_HEAD removed (a bare repository has no work tree)" if app.paths.bare else "")
+    click.echo(said or "no bisect in progress")
 
 
 @bisect.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -120,18 +120,17 @@ CHAPTERS = [
 @click.argument("directory", default="kosli-demo", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-run", is_flag=True, help="Only build the repository and its store.")
 @click.option("--chapter", type=click.IntRange(1, len(CHAPTERS)), help="Run this chapter only.")
-def demo(directory: Path, no_run: bool, chapter: int | None) -> None:
+@click.option("--force", is_flag=True, help="Replace DIRECTORY even when it is not an untouched earlier demo.")
+def demo(directory: Path, no_run: bool, chapter: int | None, force: bool) -> None:
     """Build a demo service repository and its deployment history, and trace a production incident.
 
-    DIRECTORY (default: kosli-demo) must be new, empty, or an earlier demo, which is rebuilt.
+    DIRECTORY (default: kosli-demo) must be new, empty, or an earlier demo left as it was built,
+    which is rebuilt; anything else is replaced only with --force.
     """
     from git_kosli import demo as world
 
-    target = directory.resolve()
-    if target.exists() and any(target.iterdir()):
-        if not world.is_demo(target):
-            raise KosliError(f"'{directory}' exists and is not an earlier demo; choose a new directory")
-        shutil.rmtree(target)
+    target = directory.absolute()
+    _clear(directory, target, force=force)
     built = world.build(target)
     click.echo(f"Built {directory}: the runner service, and what ran in aws-beta and aws-prod.")
     if no_run:
@@ -149,6 +148,23 @@ def demo(directory: Path, no_run: bool, chapter: int | None) -> None:
         f"  git kosli snapshot list aws-beta\n"
         f"  git bisect reset                  # when you are done\n"
     )
+
+
+def _clear(directory: Path, target: Path, *, force: bool) -> None:
+    """Make room for the demo: delete an untouched earlier demo, or with --force whatever is there."""
+    from git_kosli import demo as world
+
+    if target.is_symlink():
+        if not force:
+            raise KosliError(f"'{directory}' is a symbolic link; choose a directory (or --force to replace the link)")
+        target.unlink()  # the link goes; what it points to is not ours
+        return
+    if not target.exists() or not any(target.iterdir()):
+        return
+    problem = world.not_rebuildable(target)
+    if problem is not None and not force:
+        raise KosliError(f"'{directory}' {problem}; choose a new directory, or use --force to replace it")
+    shutil.rmtree(target)
 
 
 def _tell(number: int, chapter: Chapter, path: Path, built: Demo) -> None:

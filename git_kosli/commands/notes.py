@@ -18,7 +18,8 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
 
     Each commit gets one line per run of snapshots its own artifact ran in (`aws-beta#38..#40 NAME`),
     or, never built itself, `no artifact; first build SHA (NAME)`. Running it again changes nothing
-    unless the history did, so it is safe in CI. Show them with `git log --notes=kosli`.
+    unless the history did, so it is safe in CI. With --env, the other environments' lines stay in
+    the notes it rewrites. Show them with `git log --notes=kosli`.
     """
     from git_kosli.pairing import require_this_repository
     from git_kosli.sources import load_histories
@@ -31,5 +32,5 @@ def notes(app: AppContext, revisions: str | None, envs: tuple[str, ...]) -> None
             raise UnknownRevisionError(f"unknown revision or range '{revisions}'")
     histories = load_histories(app.source, envs)
     require_this_repository(histories, app.matcher)
-    changed, count = app.write_notes(histories, wanted)
+    changed, count = app.write_notes(histories, wanted, only=envs)
     click.echo(notes_line(changed=changed, count=count))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from git_kosli.errors import BisectRefusedError, GitCommandError
 from git_kosli.git.repository import RepoPaths
-from git_kosli.git.run import GitResult, RunningGit, run_git
+from git_kosli.git.run import GitResult, RunningGit, object_name, run_git
 from git_kosli.model import CommitSha
 
 
@@ -47,12 +47,7 @@ class Starting:
         result = self._running.wait(check=False)
         if result.returncode != 0:
             self._end_if_started()
-            said = " ".join(
-                line.strip().removeprefix("error: ").removeprefix("fatal: ")
-                for line in (result.stderr or result.stdout).splitlines()
-                if line.strip()
-            )
-            raise GitCommandError(f"git bisect start failed: {said}")
+            raise GitCommandError(f"git bisect start failed: {git_words(result)}")
         return result
 
     def abandon(self) -> None:
@@ -63,6 +58,12 @@ class Starting:
     def _end_if_started(self) -> None:
         if bisect_start_file(self._paths).exists():
             reset(self._paths)
+
+
+def git_words(result: GitResult) -> str:
+    """What a failed git bisect said, its lines joined into one, without `error: ` and `fatal: `."""
+    lines = (line.strip() for line in (result.stderr or result.stdout).splitlines())
+    return " ".join(line.removeprefix("error: ").removeprefix("fatal: ") for line in lines if line)
 
 
 def begin(
@@ -78,12 +79,12 @@ def begin(
     args = ["bisect", "start"]
     args += ["--first-parent"] if first_parent else []
     args += ["--no-checkout"] if no_checkout or paths.bare else []
-    args += [bad, good, "--", *(_from_top(paths, spec) for spec in pathspec)]
+    args += [object_name(bad), object_name(good), "--", *(_from_top(paths, spec) for spec in pathspec)]
     return Starting(paths, args)
 
 
 def reset(paths: RepoPaths, commit: str | None = None) -> GitResult:
-    """`git bisect reset [COMMIT]`."""
+    """`git bisect reset [COMMIT]`; COMMIT must name a commit (git checks it out with `checkout COMMIT --`)."""
     return run_git(["bisect", "reset", *([commit] if commit else [])], cwd=_top(paths), check=False)
 
 
@@ -102,9 +103,9 @@ def _from_top(paths: RepoPaths, spec: str) -> str:
 
 def mark(paths: RepoPaths, term: str, rev: str) -> GitResult:
     """`git bisect good|bad|skip REV`: git records it (and its log) and checks out its next choice."""
-    result = run_git(["bisect", term, rev], cwd=_top(paths), check=False)
+    result = run_git(["bisect", term, object_name(rev)], cwd=_top(paths), check=False)
     if result.returncode != 0:
-        raise GitCommandError(f"git bisect {term} {rev[:12]} failed: {(result.stderr or result.stdout).strip()}")
+        raise GitCommandError(f"git bisect {term} {rev[:12]} failed: {git_words(result)}")
     return result
 
 
@@ -139,7 +140,7 @@ def remaining(
     marked = marks(paths) if marked is None else marked
     if not marked["bad"]:
         return []
-    args = ["rev-list", *(["--first-parent"] if first_parent else []), marked["bad"][0]]
+    args = ["rev-list", *(["--first-parent"] if first_parent else []), "--end-of-options", marked["bad"][0]]
     args += [f"^{sha}" for sha in marked["good"]] + ["--", *pathspec]
     skipped = set(marked["skip"])
     return [CommitSha(sha) for sha in run_git(args, cwd=paths.cwd).stdout.split() if sha not in skipped]
@@ -154,13 +155,14 @@ def current(paths: RepoPaths) -> CommitSha:
 def move_to(paths: RepoPaths, sha: str) -> None:
     """Put a commit under test, as git does: move BISECT_HEAD (no checkout) or check it out."""
     if paths.worktree_path("BISECT_HEAD").exists():
-        run_git(["update-ref", "--no-deref", "BISECT_HEAD", sha], cwd=paths.cwd)
+        run_git(["update-ref", "--no-deref", "--end-of-options", "BISECT_HEAD", object_name(sha)], cwd=paths.cwd)
         return
-    result = run_git(["checkout", "--quiet", sha], cwd=_top(paths), check=False)
+    result = run_git(["checkout", "--quiet", object_name(sha), "--"], cwd=_top(paths), check=False)
     if result.returncode != 0:
-        raise GitCommandError(f"cannot check out {sha[:12]}: {result.stderr.strip()}")
+        raise GitCommandError(f"cannot check out {sha[:12]}: {git_words(result)}")
 
 
 def count_between(paths: RepoPaths, *, new: str, old: str) -> int:
     """How many commits NEW has that OLD lacks (`git rev-list --count NEW ^OLD`)."""
-    return int(run_git(["rev-list", "--count", new, f"^{old}", "--"], cwd=paths.cwd).stdout.strip() or 0)
+    args = ["rev-list", "--count", "--end-of-options", object_name(new), f"^{object_name(old)}", "--"]
+    return int(run_git(args, cwd=paths.cwd).stdout.strip() or 0)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from git_kosli.git.commit_graph import CommitGraphFile
 from git_kosli.git.repository import RepoPaths
-from git_kosli.git.run import ObjectTypes, RunningGit, run_git, stream_git
+from git_kosli.git.run import ObjectTypes, RunningGit, object_name, run_git, stream_git
 from git_kosli.model import CommitSha, Divergence, commit_sha_or_none
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ _DATE_SKEW_SECONDS = 86400  # without generation numbers, tolerate a day of cloc
 _COUNTING_AT_ONCE = 8  # git processes counting at a time
 _WALK_BUDGET = 4096  # commits a pair's walk may visit before git is asked instead
 _INFINITY = 1 << 62  # a commit the commit-graph does not hold sorts after all it holds, as in git
+
+
+def _symmetric(old: str, new: str) -> list[str]:
+    """`OLD...NEW` as the one revision after `--end-of-options`."""
+    return ["--end-of-options", f"{object_name(old)}...{object_name(new)}", "--"]
 
 
 class GitHistory:
@@ -144,7 +149,7 @@ class GitHistory:
 
     def subjects(self, shas: Iterable[str]) -> dict[CommitSha, str]:
         """The first line of each commit's message, from one `git log` (thousands of commits in milliseconds)."""
-        wanted = list(dict.fromkeys(shas))
+        wanted = [object_name(sha) for sha in dict.fromkeys(shas)]  # a line of `--stdin` may be an option
         if not wanted:
             return {}
         out = run_git(
@@ -170,10 +175,11 @@ class GitHistory:
         second one does while the caller works out deployments, notes and the bisect itself.
         Parents are the commits' own, not rewritten by the paths.
         """
-        walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else []), include, f"^{exclude}"]
+        walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else [])]
+        ends = ["--end-of-options", object_name(include), f"^{object_name(exclude)}", "--", *pathspec]
         return RangeLog(
-            RunningGit([*walk, "--format=%H %P", "--", *pathspec], cwd=self.paths.cwd),
-            RunningGit([*walk, "--format=%H%x00%s", "--", *pathspec], cwd=self.paths.cwd),
+            RunningGit([*walk, "--format=%H %P", *ends], cwd=self.paths.cwd),
+            RunningGit([*walk, "--format=%H%x00%s", *ends], cwd=self.paths.cwd),
         )
 
     def ancestry(self, tips: Iterable[str]) -> Iterator[tuple[CommitSha, tuple[str, ...]]]:
@@ -186,7 +192,7 @@ class GitHistory:
             ["rev-list", "--topo-order", "--parents", "--stdin"],
             cwd=self.paths.cwd,
             separator="\n",
-            stdin="".join(f"{tip}\n" for tip in tips),
+            stdin="".join(f"{object_name(tip)}\n" for tip in tips),  # a line of `--stdin` may be an option
         )
         for line in listed:
             sha, *parents = line.split(" ")
@@ -345,7 +351,7 @@ class GitHistory:
         for start in range(0, len(by_git), _COUNTING_AT_ONCE):
             batch = by_git[start : start + _COUNTING_AT_ONCE]
             running = [
-                RunningGit(["rev-list", "--count", "--left-right", f"{old}...{new}", "--"], cwd=self.paths.cwd)
+                RunningGit(["rev-list", "--count", "--left-right", *_symmetric(old, new)], cwd=self.paths.cwd)
                 for old, new in batch
             ]
             for pair, listing in zip(batch, running, strict=True):
@@ -407,5 +413,6 @@ class GitHistory:
 
     def asking_is_ancestor(self, *, ancestor: str, descendant: str) -> Callable[[], bool]:
         """`is_ancestor`, asked of git in the background: the returned call waits for the answer."""
-        asked = RunningGit(["merge-base", "--is-ancestor", ancestor, descendant], cwd=self.paths.cwd)
+        args = ["merge-base", "--is-ancestor", "--end-of-options", object_name(ancestor), object_name(descendant)]
+        asked = RunningGit(args, cwd=self.paths.cwd)
         return lambda: asked.wait(check=False).returncode == 0

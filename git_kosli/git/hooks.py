@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from git_kosli.errors import KosliError
+from git_kosli.files import write_atomically
 
 MARKER = "# git-kosli pre-push hook"
 
@@ -30,9 +31,7 @@ def install(hooks_dir: Path, *, force: bool) -> Path:
     path = hooks_dir / "pre-push"
     if path.exists() and not is_ours(path) and not force:
         raise KosliError(f"{path} exists and is not git kosli's; use --force to replace it")
-    hooks_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(hook_text())
-    path.chmod(0o755)
+    write_atomically(path, hook_text(), mode=0o755)  # a link to someone's hook is replaced, never written through
     return path
 
 

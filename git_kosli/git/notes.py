@@ -7,11 +7,13 @@ notes asked about) and the writing (`git fast-import`, fed as the stream is made
 Each distinct text is one blob, so a million commits cost a dict slot each, not a string
 each: `git kosli notes` over a million-commit history stays near 200 MB. fast-import
 moves the ref only to a commit that contains the ref's current tip, so a concurrent
-writer makes us fail rather than lose its notes.
+writer makes us fail rather than lose its notes, and only once the whole stream has
+arrived (`feature done`), so a writer that dies mid-stream publishes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import struct
@@ -19,6 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from git_kosli.errors import GitCommandError
+from git_kosli.files import write_atomically
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import cat_objects, feed_git, run_git
 from git_kosli.model import CommitSha
@@ -210,13 +213,10 @@ class _Compared:
     def add(self, tip: str, digest: str) -> None:
         entry = f"{tip} {digest}"
         kept = [line for line in self._lines() if line != entry][-(self._KEEP - 1) :]
-        temporary = self._path.with_suffix(".tmp")
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text("".join(f"{line}\n" for line in [*kept, entry]))
-            temporary.replace(self._path)
-        except OSError:
-            pass  # a read-only repository: the next comparison is made in full, as without this
+        with contextlib.suppress(
+            OSError
+        ):  # a read-only repository: the next comparison is made in full, as without this
+            write_atomically(self._path, "".join(f"{line}\n" for line in [*kept, entry]))
 
     def _lines(self) -> list[str]:
         try:
@@ -297,7 +297,12 @@ def _blob_id(data: bytes) -> str:
 
 
 def _commit_stream(update: NotesUpdate, *, command: str, progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    """A `git fast-import` stream: each text used once as a blob, then one notes commit on the compared tip."""
+    """A `git fast-import` stream: each text used once as a blob, then one notes commit on the compared tip.
+
+    It opens with `feature done` and ends with `done`: a stream cut short (the writer killed, an
+    error while making it) makes fast-import fail and move no ref, never commit half the notes.
+    """
+    yield b"feature done\n"
     used = sorted(set(update.changed.values()))
     for number in used:
         data = update.texts[number]
@@ -317,7 +322,7 @@ def _commit_stream(update: NotesUpdate, *, command: str, progress: Callable[[int
             batch.clear()
             if progress:
                 progress(done)
-    yield b"\n"
+    yield b"\ndone\n"
 
 
 def _committer(paths: RepoPaths) -> str:

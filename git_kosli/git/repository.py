@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,6 +84,27 @@ def fast_import(path: Path, stream: str) -> dict[str, str]:
     made = dict(line.split() for line in marks.read_text().splitlines())
     marks.unlink()
     return made
+
+
+def work_beyond(path: Path, commits: Collection[str]) -> str | None:
+    """What the repository at `path` holds that is not these commits, checked out clean; None when nothing.
+
+    Local changes, untracked files, or a branch, tag, stash, remote branch or HEAD on any other commit.
+    """
+    status = run_git(["status", "--porcelain", "--untracked-files=all"], cwd=path, check=False)
+    if status.returncode != 0:
+        return "is not a repository git kosli can read"
+    if status.stdout.strip():
+        return "has local changes or untracked files"
+    refs = run_git(
+        ["for-each-ref", "--format=%(objectname)", "refs/heads/", "refs/tags/", "refs/remotes/", "refs/stash"],
+        cwd=path,
+        check=False,
+    )
+    head = commit_or_none(path, "HEAD")
+    if refs.returncode != 0 or any(sha not in commits for sha in [*refs.stdout.split(), *filter(None, [head])]):
+        return "has commits that are not the demo's"
+    return None
 
 
 def checkout(path: Path, revision: str) -> None:

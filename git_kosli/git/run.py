@@ -178,7 +178,7 @@ class ObjectTypes:
 
     def type_of(self, sha: str) -> str | None:
         """`commit`, `tree`, `blob` or `tag` for an object of this repository, None when it is missing."""
-        if len(sha) not in (40, 64) or not all(c in "0123456789abcdef" for c in sha.lower()):
+        if len(sha) not in (40, 64) or not _HEX.issuperset(sha.lower()):
             return None  # a full object name only: anything else git would resolve as a revision
         if self._proc is None:
             self._proc = subprocess.Popen(
@@ -202,6 +202,23 @@ class ObjectTypes:
             self._proc.stdin.close()
             self._proc.wait()
             self._proc.stdout.close()
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def object_name(text: str) -> str:
+    """A full object id (40 or 64 hex digits), checked before it reaches git as a revision or on `--stdin`.
+
+    Where git kosli passes commits it read itself, this makes sure nothing else can arrive there
+    (no option, no revision syntax): user-typed revisions go through `rev-parse --end-of-options` first.
+
+    Raises:
+        GitCommandError: for anything else.
+    """
+    if len(text) not in (40, 64) or not _HEX.issuperset(text):
+        raise GitCommandError(f"'{text[:80]}' is not a full object id")
+    return text
 
 
 def _failure(args: Sequence[str], returncode: int, stderr: str) -> GitCommandError:

@@ -78,6 +78,7 @@ class Store:
         """
         self.path = path
         if create:
+            _require_no_link(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False)  # a hook may read it from a worker thread
         elif path.exists():
@@ -235,6 +236,13 @@ class Store:
             ],
         )
         return True
+
+
+def _require_no_link(path: Path) -> None:
+    """Refuse to write a database (or its journal) through a symbolic link: its target is not ours to change."""
+    for place in (path, *(path.with_name(path.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
+        if place.is_symlink():
+            raise SourceError(f"{place} is a symbolic link; git kosli does not write through links (move it aside)")
 
 
 def snapshot_digest(snapshot: Snapshot) -> str:
