@@ -227,10 +227,19 @@ def _bare_color_means_always(args: list[str]) -> list[str]:
 
 
 def _print_error(prefix: str, error: KosliError) -> None:
-    """`fatal: MESSAGE` (or `error: ...`) and a `hint: ...` line for each thing to do next, as git prints them."""
-    click.echo(f"{prefix}: {error.message}", err=True)
+    """`fatal: MESSAGE` (or `error: ...`) and a `hint: ...` line for each thing to do next, as git prints them.
+
+    Each is one line of clean text: whatever a server, a file or git put in a message cannot forge another.
+    """
+    click.echo(f"{prefix}: {_one_line(error.message)}", err=True)
     for hint in error.hints:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {_one_line(hint)}", err=True)
+
+
+def _one_line(message: str) -> str:
+    from git_kosli.model import clean_text
+
+    return clean_text(" ".join(message.split("\n")))
 
 
 def _print_usage_error(error: click.UsageError) -> None:

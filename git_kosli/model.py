@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple, NewType
+from typing import NamedTuple, NewType, TypeGuard
 
 CommitSha = NewType("CommitSha", str)
 EnvName = NewType("EnvName", str)
@@ -18,7 +18,17 @@ Fingerprint = NewType("Fingerprint", str)
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+_FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """Text from outside (a server, a file, a commit) without control characters, line breaks or bidi overrides.
+
+    No escape sequence reaches the terminal, and no newline forges a second line in a note or a message.
+    """
+    return text if text.isprintable() else _CONTROL.sub("", text)
 
 
 def commit_sha_or_none(text: str | None) -> CommitSha | None:
@@ -125,3 +135,49 @@ class SnapshotSummary:
 
     index: int
     timestamp: float
+
+
+LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a date can show
+MAX_INDEX = 1 << 53  # snapshot numbers and counts past this are not numbers anyone reported
+
+
+def is_time(value: object) -> TypeGuard[float]:
+    """True for a Unix time a snapshot can have: a finite number of seconds from 1970 to the year 9999."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LATEST_TIME
+
+
+def snapshot_problem(snapshot: Snapshot) -> str | None:
+    """What makes a snapshot unfit to keep (stored, cached, shown); None when nothing does.
+
+    The one check every snapshot passes before the store or the cache holds it, whatever made it:
+    an import, `snapshot record`, a Kosli answer. Names must be clean text, fingerprints 64 hex
+    digits (or empty, for an artifact without a digest), commits full ids, times real times.
+    """
+    if not ENV_NAME_PATTERN.match(snapshot.env):
+        return f"'{clean_text(snapshot.env)}' is not an environment name Kosli allows"
+    if not (isinstance(snapshot.index, int) and 1 <= snapshot.index <= MAX_INDEX):
+        return f"snapshot number {snapshot.index!r} is not a number from 1"
+    if not is_time(snapshot.timestamp):
+        return f"timestamp {snapshot.timestamp!r} is not a time"
+    for artifact in snapshot.artifacts:
+        problem = _artifact_problem(artifact)
+        if problem:
+            return f"artifact '{clean_text(artifact.name)[:100]}': {problem}"
+    return None
+
+
+def _artifact_problem(artifact: Artifact) -> str | None:
+    if not artifact.name or clean_text(artifact.name) != artifact.name:
+        return "a name must be text without control characters"
+    if artifact.fingerprint and not is_fingerprint(artifact.fingerprint):
+        return f"fingerprint '{clean_text(artifact.fingerprint)[:80]}' is not 64 hex digits"
+    if not (isinstance(artifact.instances, int) and 1 <= artifact.instances <= MAX_INDEX):
+        return f"instances {artifact.instances!r} is not a count"
+    if artifact.started_at is not None and not is_time(artifact.started_at):
+        return f"start time {artifact.started_at!r} is not a time"
+    for entry in artifact.provenance:
+        if clean_text(entry.flow) != entry.flow or clean_text(entry.commit_url or "") != (entry.commit_url or ""):
+            return "a flow or commit URL holds control characters"
+        if entry.git_commit is not None and not _FULL_ID.match(entry.git_commit):
+            return f"commit '{clean_text(entry.git_commit)[:80]}' is not a full commit id"
+    return None

@@ -13,6 +13,7 @@ from typing import Protocol
 import pytest
 
 from git_kosli.cli import main
+from git_kosli.sources.kosli.api import KosliClient
 from tests.factory import seed
 from tests.gitrepo import GitRepo
 from tests.kosli_server import KosliServer
@@ -51,6 +52,15 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[KosliServer]:
         for name, value in kosli.env().items():
             monkeypatch.setenv(name, value)
         yield kosli
+
+
+@pytest.fixture
+def opened() -> Iterator[list[KosliClient]]:
+    """Kosli clients made by a test, closed after it."""
+    clients: list[KosliClient] = []
+    yield clients
+    for each in clients:
+        each.close()
 
 
 @pytest.fixture(params=["local", "kosli"])

@@ -4,8 +4,10 @@ It answers the read endpoints with the shapes in `kosli-api.md` (and the recorde
 responses in `tests/fixtures/`), built from the model's snapshots: running and
 exited artifacts, several flows per artifact, artifacts without provenance,
 events and flow artifact lists in pages. Every request is logged, and faults can
-be queued per path: an HTTP status (with headers), a slow answer, truncated JSON
-or an HTML error page.
+be queued per path: an HTTP status (with headers), a slow answer, truncated JSON,
+an HTML error page, a body past any sane size, a decompression bomb, an answer
+dripped a byte at a time, pages that never end (`endless`, `same` page); and the
+server can speak TLS with a certificate of its own (`tls_certificate`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,30 @@ class Request:
 
 @dataclass
 class Fault:
-    """What to do instead of answering: `status` (with `headers`), `slow` (seconds), `truncated` or `html`."""
+    """What to do instead of answering.
+
+    `status` (with `headers`), `slow` (answer after `seconds`), `truncated`, `html`, `huge` (65 MiB, its
+    length not declared), `bomb` (65 MiB once gunzipped, 64 KiB sent), `drip` (a byte every `seconds`,
+    headers too, for as long as the client listens), `silent` (never a byte back).
+    """
 
     kind: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+_BIG = 65 * 1024 * 1024  # past the client's 64 MiB
+_BOMB: list[bytes] = []
+
+
+def _bomb() -> bytes:
+    """A gzip stream of 65 MiB of spaces: tens of kilobytes on the wire, made once."""
+    if not _BOMB:
+        import gzip
+
+        _BOMB.append(gzip.compress(b" " * _BIG, compresslevel=9))
+    return _BOMB[0]
 
 
 class Fail(Exception):
@@ -54,9 +74,13 @@ class Fail(Exception):
 class KosliServer:
     """The org's data, the request log and queued faults, served on a free loopback port."""
 
-    def __init__(self, org: str = "acme", token: str | None = "test-token") -> None:
+    def __init__(
+        self, org: str = "acme", token: str | None = "test-token", tls_certificate: tuple[str, str] | None = None
+    ) -> None:
+        """`tls_certificate`: (certificate file, key file) to answer over https."""
         self.org = org
         self.token = token
+        self.pages: str | None = None  # None, or `endless` / `same`: how listings page
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.flow_artifacts: dict[str, list[dict[str, Any]]] = {}
@@ -66,12 +90,20 @@ class KosliServer:
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
+        self.scheme = "http"
+        if tls_certificate is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls_certificate)
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
         """The base address to use as KOSLI_HOST."""
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._http.server_address[1]}"
 
     def __enter__(self) -> KosliServer:
         self._thread.start()
@@ -153,7 +185,8 @@ class KosliServer:
         if kind == "environments" and len(rest) == 1:
             return self._environment(rest[0]), {}
         if kind == "environments" and len(rest) == 2 and rest[1] == "events":
-            return self._events(rest[0], query)
+            items, headers = self._events(rest[0], query)
+            return self._paged_wrongly(items, query) if self.pages else (items, headers)
         if kind == "snapshots" and len(rest) == 1:
             return self._summaries(rest[0], query), {}
         if kind == "snapshots" and len(rest) == 2:
@@ -171,6 +204,13 @@ class KosliServer:
         if kind == "repos" and len(rest) == 2 and rest[0] == "live-artifacts":
             return self._live(rest[1]), {}
         raise Fail(404, "Not Found")
+
+    def _paged_wrongly(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> tuple[Any, dict[str, str]]:
+        """A broken server's pages: `same` ignores the page asked for; `endless` makes up a full page for each."""
+        first = self.events[next(iter(self.events))][0]
+        per_page = int(_one(query, "per_page") or 15)
+        page = 1 if self.pages == "same" else int(_one(query, "page") or 1)
+        return [{**first, "description": f"page {page} item {i}"} for i in range(per_page)], {}
 
     def _environments(self, query: dict[str, list[str]]) -> Any:
         items = [self._environment(name) for name in sorted(self.snapshots)]
@@ -465,13 +505,53 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
                 return False
-            if fault.kind == "truncated":
+            if fault.kind == "silent":
+                time.sleep(3600)  # a daemon thread: the server's shutdown does not wait for it
+                return True
+            if fault.kind == "drip":
+                self._drip(fault.seconds)
+                return True
+            if fault.kind == "huge":
+                self._huge()
+            elif fault.kind == "bomb":
+                self._raw(200, "application/json", _bomb(), {"Content-Encoding": "gzip"})
+            elif fault.kind == "truncated":
                 self._raw(200, "application/json", b'[{"index": 3, "from": 17900')
             elif fault.kind == "html":
                 self._raw(fault.status, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
             else:
                 self._send(fault.status, {"message": f"injected {fault.status}"}, fault.headers)
             return True
+
+        def _drip(self, seconds: float) -> None:
+            """A byte at a time, headers and all: a well-formed answer that ends only when the client goes (or 60 s)."""
+            start = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n["
+            ends = time.monotonic() + 60
+            position = 0
+            try:
+                while time.monotonic() < ends:
+                    self.wfile.write(start[position : position + 1] or b" ")
+                    self.wfile.flush()
+                    position += 1
+                    time.sleep(seconds)
+            except OSError:
+                return  # the client gave up
+
+        def _huge(self) -> None:
+            """A JSON list of 65 MiB, its length not declared: the connection's end marks the body's."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk = b" " * (1 << 20)
+            try:
+                self.wfile.write(b"[")
+                for _ in range(_BIG // len(chunk)):
+                    self.wfile.write(chunk)
+                self.wfile.write(b"]")
+            except OSError:
+                return  # the client stopped reading, as it should
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             self._raw(status, "application/json", json.dumps(body).encode(), headers)

@@ -28,15 +28,6 @@ def waits() -> list[float]:
     return []
 
 
-@pytest.fixture
-def opened() -> Iterator[list[KosliClient]]:
-    """Clients made by a test, closed after it."""
-    clients: list[KosliClient] = []
-    yield clients
-    for each in clients:
-        each.close()
-
-
 MakeClient = Callable[..., KosliClient]
 """Makes a client for the test server; keyword arguments override `KOSLI_*` variables."""
 

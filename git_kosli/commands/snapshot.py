@@ -11,7 +11,16 @@ import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import SourceError, UnknownRevisionError, UsageError
-from git_kosli.model import Artifact, EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, is_fingerprint
+from git_kosli.model import (
+    Artifact,
+    EnvName,
+    Fingerprint,
+    Provenance,
+    Snapshot,
+    SnapshotRef,
+    clean_text,
+    is_fingerprint,
+)
 from git_kosli.params import SNAPSHOT, json_option
 from git_kosli.snapshot_expr import SnapshotExpr, is_env_name
 
@@ -20,7 +29,7 @@ _ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<com
 
 def _env_name(ctx: click.Context, param: click.Parameter, value: str) -> EnvName:
     if not is_env_name(value):
-        raise UsageError(f"invalid environment name '{value}': use letters, digits, '.', '-' and '_'")
+        raise UsageError(f"invalid environment name '{clean_text(value)}': use letters, digits, '.', '-' and '_'")
     return EnvName(value)
 
 
@@ -83,6 +92,8 @@ def _parse_artifact(app: AppContext, spec: str, flow: str | None) -> Artifact:
     if not match:
         raise UsageError(f"invalid --artifact '{spec}': expected NAME=FINGERPRINT[@COMMIT]")
     name, fingerprint, commitish = match["name"], match["fingerprint"].lower(), match["commit"]
+    if clean_text(name) != name or clean_text(flow or "") != (flow or ""):
+        raise UsageError(f"invalid --artifact '{clean_text(spec)}': a name or flow cannot hold control characters")
     if not is_fingerprint(fingerprint):
         raise UsageError(f"invalid --artifact '{spec}': the fingerprint must be 64 hex digits (a SHA-256)")
     provenance: tuple[Provenance, ...] = ()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from git_kosli.git.commit_graph import CommitGraphFile
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import ObjectTypes, RunningGit, object_name, run_git, stream_git
-from git_kosli.model import CommitSha, Divergence, commit_sha_or_none
+from git_kosli.model import CommitSha, Divergence, clean_text, commit_sha_or_none
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
@@ -52,7 +52,7 @@ class RangeLog:
     def subjects(self) -> dict[CommitSha, str]:
         """The first line of each commit's message; waits for git."""
         lines = _formatted(self._subjects)
-        return {CommitSha(sha): subject for sha, _, subject in (line.partition("\0") for line in lines)}
+        return {CommitSha(sha): clean_text(subject) for sha, _, subject in (line.partition("\0") for line in lines)}
 
 
 def _formatted(listing: RunningGit) -> list[str]:
@@ -148,7 +148,10 @@ class GitHistory:
         return self._types.type_of(sha) == "commit"  # newer than the commit-graph, or there is none
 
     def subjects(self, shas: Iterable[str]) -> dict[CommitSha, str]:
-        """The first line of each commit's message, from one `git log` (thousands of commits in milliseconds)."""
+        """The first line of each commit's message, from one `git log` (thousands of commits in milliseconds).
+
+        Without control characters: a subject is someone else's text on your terminal.
+        """
         wanted = [object_name(sha) for sha in dict.fromkeys(shas)]  # a line of `--stdin` may be an option
         if not wanted:
             return {}
@@ -156,7 +159,7 @@ class GitHistory:
             ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%s"], cwd=self.paths.cwd, stdin="\n".join(wanted)
         ).stdout
         found = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
-        return {CommitSha(sha): found.get(sha, "") for sha in wanted}
+        return {CommitSha(sha): clean_text(found.get(sha, "")) for sha in wanted}
 
     def log_lines(self, *, include: str, exclude: str) -> list[tuple[CommitSha, str]]:
         """The commits INCLUDE has that EXCLUDE lacks, children first, each with its subject."""

@@ -24,7 +24,7 @@ from git_kosli.errors import GitCommandError
 from git_kosli.files import write_atomically
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import cat_objects, feed_git, run_git
-from git_kosli.model import CommitSha
+from git_kosli.model import CommitSha, clean_text
 
 NOTES_REF = "refs/notes/kosli"
 _TREE_SIZE = 256  # git fans the notes tree out about here: each level of 2-hex directories keeps trees this small
@@ -165,7 +165,7 @@ class NotesTree:
         if not blobs:
             return {}
         texts = _blob_texts(self.paths, list(blobs.values()))
-        return {sha: texts[blob].strip() for sha, blob in blobs.items()}
+        return {sha: texts[blob] for sha, blob in blobs.items()}
 
 
 def _pack_found(number: int, *, depth: int, same: bool) -> int:
@@ -339,8 +339,11 @@ def _committer(paths: RepoPaths) -> str:
 
 
 def _blob_texts(paths: RepoPaths, blobs: list[str]) -> dict[str, str]:
-    """The contents of blobs, from one `git cat-file --batch`."""
+    """The contents of blobs, from one `git cat-file --batch`, each line without control characters.
+
+    Notes may come from anyone who pushed to `refs/notes/kosli`: no escape of theirs reaches the terminal.
+    """
     return {
-        blob: (data or b"").decode(errors="replace")
+        blob: "\n".join(clean_text(line) for line in (data or b"").decode(errors="replace").strip().splitlines())
         for blob, data in zip(blobs, cat_objects(blobs, cwd=paths.cwd), strict=True)
     }

@@ -8,6 +8,7 @@ value remembers where it came from, so `git kosli config` can say so.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import tomllib
@@ -15,13 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from git_kosli.errors import KosliError
 from git_kosli.git.config import GitConfig, git_bool
+from git_kosli.model import ENV_NAME_PATTERN, clean_text
 
 DEFAULT_HOST = "https://app.kosli.com"
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+ORG_NAME = ENV_NAME_PATTERN  # Kosli's name rule; an org becomes part of a file name, so nothing else may pass
 
 
 class Key(NamedTuple):
@@ -71,6 +74,7 @@ class KosliSettings:
     config_file: Path | None = None
     config_file_error: str | None = None
     _encrypted_token: bool = field(default=False, repr=False)
+    network: Mapping[str, str] = field(default_factory=dict)  # proxy and CA variables, as `network_environment` keeps
 
     def get(self, name: str) -> str | None:
         """The raw value of a setting, None when unset."""
@@ -78,8 +82,14 @@ class KosliSettings:
 
     @property
     def org(self) -> str | None:
-        """The organization, or None when reading from Kosli is not configured."""
-        return self.get("org")
+        """The organization, or None when reading from Kosli is not configured; checked by Kosli's name rule."""
+        org = self.get("org")
+        if org is not None and not (ORG_NAME.match(org) and len(org) <= 100):
+            raise KosliError(
+                f"{self._label('org')} '{clean_text(org)}' is not a Kosli org name "
+                f"(letters, digits, '.', '-' and '_', starting with a letter or digit)"
+            )
+        return org
 
     @property
     def token(self) -> str | None:
@@ -110,17 +120,61 @@ class KosliSettings:
 
     @property
     def host(self) -> str:
-        """The server's base address, checked to be an http(s) URL."""
-        host = self.get("host") or DEFAULT_HOST
-        parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise KosliError(f"{self._label('host')} '{host}' is not an http:// or https:// address")
-        return host.rstrip("/")
+        """The server's base address: an http(s) URL, its scheme and host name lowercased."""
+        raw = self.get("host") or DEFAULT_HOST
+        parts = _url_or_none(raw.strip())
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KosliError(f"{self._label('host')} '{redact_url(raw)}' is not an http:// or https:// address")
+        userinfo, _, place = parts.netloc.rpartition("@")
+        netloc = f"{userinfo}@{place.lower()}" if userinfo else place.lower()
+        return parts._replace(netloc=netloc, path=parts.path.rstrip("/"), query="", fragment="").geturl()
 
     @property
     def host_is_loopback(self) -> bool:
         """True for a server on this machine, the only place a token may travel over plain http."""
-        return (urlsplit(self.host).hostname or "") in LOOPBACK_HOSTS
+        return is_loopback(self.host)
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy requests to the host go through: `http-proxy`, else the `*_proxy` variables (`no_proxy` too).
+
+        Worked out here, not by httpx, so that what is checked is what is used: the client is
+        given this proxy and reads no variable itself.
+        """
+        explicit = self.get("http-proxy")
+        if explicit:
+            parts = _url_or_none(explicit.strip())
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise KosliError(
+                    f"{self._label('http-proxy')} '{redact_url(explicit)}' is not an http:// or https:// address"
+                )
+            return explicit.strip()
+        host = urlsplit(self.host)
+        wanted = self.network.get(f"{host.scheme}_proxy") or self.network.get("all_proxy")
+        if not wanted or _bypassed(host, self.network.get("no_proxy", "")):
+            return None
+        return wanted if "://" in wanted else f"http://{wanted}"
+
+    def token_in_clear_to(self) -> str | None:
+        """Where the token would travel over plain http to another machine (the host, or a proxy); None if nowhere.
+
+        An https host is reached through any proxy by a tunnel (CONNECT), so the token is sealed by TLS
+        end to end. A plain http host must be this machine and be reached directly or through a proxy
+        on this machine: any other proxy would read the token.
+        """
+        if urlsplit(self.host).scheme != "http":
+            return None
+        if not self.host_is_loopback:
+            return redact_url(self.host)
+        proxy = self.proxy
+        if proxy is not None and not is_loopback(proxy):
+            return f"the proxy {redact_url(proxy)}"
+        return None
+
+    @property
+    def ca_bundle(self) -> tuple[str | None, str | None]:
+        """`SSL_CERT_FILE` and `SSL_CERT_DIR`, which name the certificates to trust instead of the default ones."""
+        return self.network.get("ssl_cert_file") or None, self.network.get("ssl_cert_dir") or None
 
     @property
     def max_retries(self) -> int:
@@ -181,7 +235,77 @@ def load_settings(
             (file_values.get(key.file) if key.file else None, str(config_file)),
             (key.default, "default"),
         )
-    return KosliSettings(values=values, config_file=config_file, config_file_error=error, _encrypted_token=encrypted)
+    return KosliSettings(
+        values=values,
+        config_file=config_file,
+        config_file_error=error,
+        _encrypted_token=encrypted,
+        network=network_environment(environ),
+    )
+
+
+def network_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The proxy and certificate variables, names lowercased; a lowercase variable wins, as in curl and urllib.
+
+    `HTTP_PROXY` is ignored under CGI (`REQUEST_METHOD` set), where a client could set it (httpoxy).
+    """
+    found: dict[str, str] = {}
+    for lowercase_wins in (False, True):
+        for name, value in environ.items():
+            key = name.lower()
+            if (name == key) == lowercase_wins and (key.endswith("_proxy") or key in ("ssl_cert_file", "ssl_cert_dir")):
+                if value:
+                    found[key] = value
+                else:
+                    found.pop(key, None)
+    if "REQUEST_METHOD" in environ and environ.get("http_proxy") is None:
+        found.pop("http_proxy", None)
+    return found
+
+
+def _url_or_none(text: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - parsing the port is what may fail
+    except ValueError:
+        return None
+    return parts
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is this machine: `localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    parts = _url_or_none(url if "://" in url else f"http://{url}")
+    host = ((parts.hostname if parts else None) or "").rstrip(".")
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bypassed(host: SplitResult, no_proxy: str) -> bool:
+    """True when `no_proxy` names the host (`*`, the name, a domain it is in, or `scheme://name`)."""
+    name = (host.hostname or "").rstrip(".")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*":
+            return True
+        if "://" in entry:
+            if f"{host.scheme}://{host.netloc.rpartition('@')[2]}".startswith(entry):
+                return True
+            continue
+        domain = entry.lstrip("*").lstrip(".").strip("[]")
+        if domain and (name == domain or name.endswith(f".{domain}")):
+            return True
+    return False
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown: any user name and password replaced by `***` (in errors, --debug, config)."""
+    parts = _url_or_none(url)
+    if parts is None or "@" not in parts.netloc:
+        return clean_text(url) if parts is not None else "(an address that does not parse)"
+    return clean_text(parts._replace(netloc=f"***@{parts.netloc.rpartition('@')[2]}").geturl())
 
 
 def _first(*candidates: tuple[str | None, str]) -> Setting:
@@ -272,7 +396,7 @@ def _flat_yaml(text: str) -> dict[str, str]:
             continue
         key, colon, value = stripped.partition(":")
         if not colon:
-            raise ValueError(f"line {number}: expected 'key: value', got '{stripped[:40]}'")
+            raise ValueError(f"line {number}: expected 'key: value' (the line is not shown: it may hold a secret)")
         values[key.strip()] = _unquote(value.strip())
     return values
 

@@ -19,6 +19,7 @@ from types import TracebackType
 
 from git_kosli.errors import GET_SNAPSHOTS, SourceError, StoreConflictError, UnknownEnvironmentError
 from git_kosli.model import (
+    ENV_NAME_PATTERN,
     Artifact,
     CommitSha,
     EnvName,
@@ -27,6 +28,8 @@ from git_kosli.model import (
     Snapshot,
     SnapshotRef,
     SnapshotSummary,
+    clean_text,
+    snapshot_problem,
 )
 from git_kosli.snapshot_expr import SnapshotExpr, resolve_index
 from git_kosli.sources import utc_now
@@ -176,12 +179,18 @@ class Store:
         ]
 
     def add_environment(self, env: EnvName, env_type: str = "") -> None:
-        """Create an environment if it does not exist yet; a type given replaces the one known."""
+        """Create an environment if it does not exist yet; a type given replaces the one known.
+
+        Raises:
+            SourceError: the name is not one Kosli allows (nothing is stored).
+        """
+        if not ENV_NAME_PATTERN.match(env):
+            raise SourceError(f"'{clean_text(env)[:100]}' is not an environment name Kosli allows; nothing was stored")
         with self._db:
             self._db.execute(
                 "INSERT INTO environments VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET type = excluded.type "
                 "WHERE excluded.type != ''",
-                (env, env_type),
+                (env, clean_text(env_type)),
             )
 
     def environment_types(self) -> dict[EnvName, str]:
@@ -202,8 +211,11 @@ class Store:
         return added
 
     def _put(self, snapshot: Snapshot, env_type: str) -> bool:
+        problem = snapshot_problem(snapshot)
+        if problem is not None:
+            raise SourceError(f"{clean_text(str(snapshot.ref))[:100]}: {problem}; nothing was stored")
         digest = snapshot_digest(snapshot)
-        self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (snapshot.env, env_type))
+        self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (snapshot.env, clean_text(env_type)))
         row = self._db.execute(
             "SELECT digest FROM snapshots WHERE env = ? AND idx = ?", (snapshot.env, snapshot.index)
         ).fetchone()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from git_kosli.env_refs import REF_PREFIX, RefChanges, Refused
-from git_kosli.model import CommitSha, Divergence, short
-from git_kosli.views.text import printable
+from git_kosli.model import CommitSha, Divergence, clean_text, short
 
 
 def fetch_lines(
@@ -40,8 +39,8 @@ def fetch_lines(
     for flag, moved_text, shown, ref, note in rows:
         lines.append(f" {flag} {moved_text:<{summary}} {shown:<{what}} -> {ref}{'  ' + note if note else ''}".rstrip())
     for item in refused:
-        named = f"artifact '{printable(item.artifact.name)}' of " if item.artifact is not None else ""
-        lines.append(f"warning: no ref for {named}environment '{printable(item.env)}': not a valid ref name")
+        named = f"artifact '{clean_text(item.artifact.name)}' of " if item.artifact is not None else ""
+        lines.append(f"warning: no ref for {named}environment '{clean_text(item.env)}': not a valid ref name")
     if changes.not_fetched:
         unshallow = " (in a shallow clone, 'git fetch --unshallow')" if shallow else ""
         lines.append(f"hint: run 'git fetch'{unshallow} to get the running commits, then 'git kosli fetch' again")

@@ -13,6 +13,8 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from git_kosli.model import clean_text
+
 
 class Style(StrEnum):
     """What a marked part is; the terminal decides its colour."""
@@ -81,12 +83,9 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join([line_of(headers), *(line_of(line) for line in lines)])
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def printable(text: str) -> str:
-    """A string from outside without control characters: it cannot move the cursor or forge a line."""
-    return _CONTROL.sub("", text)
+    """Outside text without control characters (`model.clean_text`): it cannot move the cursor or forge a line."""
+    return clean_text(text)
 
 
 def clip(text: str, most: int = 60) -> str:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
-from git_kosli.model import CommitSha, Divergence, EnvName, short
+from git_kosli.model import CommitSha, Divergence, EnvName, clean_text, short
 from git_kosli.runs import Flagged, Run
-from git_kosli.views.text import iso_utc, printable
+from git_kosli.views.text import iso_utc
 
 WIDTH = 1200
 LEFT = 120  # lane names
@@ -280,4 +280,4 @@ def _clip(text: str, width: int) -> str:
 
 def _text(value: str) -> str:
     """A string from outside, safe inside HTML or SVG text and attributes: no control characters, escaped."""
-    return escape("\n".join(printable(line) for line in value.split("\n")), quote=True)
+    return escape("\n".join(clean_text(line) for line in value.split("\n")), quote=True)

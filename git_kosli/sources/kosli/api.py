@@ -4,30 +4,58 @@ Requests are retried as the Kosli CLI retries them (go-retryablehttp): connectio
 errors, 429, 409 and 5xx except 501; waits of 1, 2, 4 ... seconds, at most 30,
 or what `Retry-After` says. After that, one line that says what failed. The token
 travels only in the `Authorization` header and never over plain http to another
-machine; debug lines carry the method, URL, status and time, never a header.
+machine, nor to a proxy that could read it; debug lines carry the method, URL
+(credentials masked), status and time, never a header.
+
+An answer has limits, so a broken or hostile server cannot hold a command or its
+memory: each attempt ends within the connect and read timeouts together (a server
+that drips a byte a second included), a body is at most 64 MiB once decompressed,
+and a listing at most 10,000 pages, none the same as the one before. A caller with
+a deadline of its own (the pre-push hook) gets no request past it.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from git_kosli import __version__
 from git_kosli.errors import ApiError, KosliError
-from git_kosli.sources.kosli.json import clean_text
-from git_kosli.sources.settings import KosliSettings
+from git_kosli.model import clean_text
+from git_kosli.sources.kosli.json import loads_strict
+from git_kosli.sources.settings import KosliSettings, redact_url
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 MAX_WAIT = 30.0
 PER_PAGE = 100
+MAX_BODY = 64 * 1024 * 1024  # bytes of one answer, decompressed
+MAX_PAGES = 10_000  # pages of one listing: a million items
 Params = Mapping[str, str | int | list[str]]
+
+
+class Answer(NamedTuple):
+    """A whole answer, read within its time and size limits."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: httpx.URL
+
+
+class _TooLarge(Exception):
+    """The answer grew past MAX_BODY."""
+
+
+class _Overdue(Exception):
+    """The attempt did not end within its time."""
 
 
 class KosliClient:
@@ -39,24 +67,31 @@ class KosliClient:
         *,
         debug: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
-        """Check the settings now, so a refusal happens before any connection is made."""
+        """Check the settings now, so a refusal happens before any connection is made.
+
+        `deadline` (a `time.monotonic()` value): no request runs past it, retries included.
+        """
         org = settings.org
         if not org:
             raise KosliError("no Kosli org is configured: set KOSLI_ORG or `git config kosli.org ORG`")
         self.org = org
         self.base = f"{settings.host}/api/v2"
         self.token = settings.token
-        if self.token and settings.host.startswith("http://") and not settings.host_is_loopback:
+        travels_in_clear_to = settings.token_in_clear_to() if self.token else None
+        if travels_in_clear_to:
             raise KosliError(
-                f"refusing to send the API token over plain http to {settings.host}; use https:// "
+                f"refusing to send the API token over plain http to {travels_in_clear_to}; use https:// "
                 f"(plain http is allowed only to this machine)"
             )
         self.max_retries = settings.max_retries
         self._timeouts = (settings.connect_timeout, settings.read_timeout)
-        self._proxy = settings.get("http-proxy")
+        self._proxy = settings.proxy
+        self._ca_bundle = settings.ca_bundle
         self._debug = debug if debug is not None else (lambda line: None)
         self._sleep = sleep
+        self._deadline = deadline
         self._http: httpx.Client | None = None
         self._opening = threading.Lock()
 
@@ -75,15 +110,28 @@ class KosliClient:
         headers = {"User-Agent": f"git-kosli/{__version__}", "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        # Plain http never needs certificates: skip loading the CA bundle, 30-50 ms of every command.
-        plain = self.base.startswith("http://") and not self._proxy
         return httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(read, connect=connect),
-            verify=not plain,
-            proxy=self._proxy or None,
+            verify=self._verify(),
+            proxy=self._proxy,
+            trust_env=False,  # the proxy was chosen, and checked, from the settings: httpx reads no variable itself
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
         )
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """The certificates to trust: SSL_CERT_FILE / SSL_CERT_DIR when set, else the default ones.
+
+        Plain http never needs certificates: the CA bundle is not loaded, 30-50 ms of every command.
+        """
+        cafile, capath = self._ca_bundle
+        if self.base.startswith("http://") and not self._proxy:
+            return False
+        if cafile or capath:
+            import ssl
+
+            return ssl.create_default_context(cafile=cafile, capath=capath)
+        return True
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -97,10 +145,16 @@ class KosliClient:
     def pages(self, path: str, params: Params | None = None, per_page: int = PER_PAGE) -> Iterator[list[Any]]:
         """Each page of a list endpoint, until an empty page, a short one or the last `X-Total-Pages`."""
         page = 1
+        previous: list[Any] | None = None
         while True:
             body, headers = self._get(path, {**(params or {}), "page": page, "per_page": per_page})
             if not isinstance(body, list):
-                raise ApiError(f"Kosli answered GET {self._url(path)} with {type(body).__name__}, expected a list")
+                raise ApiError(f"Kosli answered GET {self._shown(path)} with {type(body).__name__}, expected a list")
+            if body and body == previous:
+                raise ApiError(f"Kosli answered GET {self._shown(path)} with page {page} the same as page {page - 1}")
+            if page >= MAX_PAGES:
+                raise ApiError(f"Kosli answered GET {self._shown(path)} with more than {MAX_PAGES} pages; stopped")
+            previous = body
             if body:
                 yield body
             total = headers.get("x-total-pages")
@@ -139,24 +193,36 @@ class KosliClient:
     def _url(self, path: str) -> str:
         return f"{self.base}/{path}"
 
+    def _shown(self, path: str) -> str:
+        return redact_url(self._url(path))
+
     def _get(self, path: str, params: Params | None) -> tuple[Any, httpx.Headers]:
         response = self._send(self._url(path), params)
         return self._decode(response), response.headers
 
-    def _send(self, url: str, params: Params | None) -> httpx.Response:
+    def _send(self, url: str, params: Params | None) -> Answer:
         import httpx
 
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
-            response: httpx.Response | None = None
+            response: Answer | None = None
             try:
-                answer = self.http.get(url, params=params)
+                answer = self._attempt(url, params)
             except httpx.TransportError as error:
                 problem = _describe(error)
                 self._debug(f"GET {_shown(url, params)} failed after {_ms(started)}: {problem}")
+                if problem.startswith("certificate"):
+                    raise ApiError(f"GET {_shown(url, params)}: {problem}") from None  # retrying cannot help
+            except _Overdue as overdue:
+                problem = f"no whole answer within {overdue} s" if str(overdue) else "out of time"
+                self._debug(f"GET {_shown(url, params)} failed after {_ms(started)}: {problem}")
+            except _TooLarge:
+                raise ApiError(
+                    f"Kosli answered GET {_shown(url, params)} with more than {MAX_BODY // (1024 * 1024)} MiB; stopped"
+                ) from None
             else:
-                self._debug(f"GET {answer.url} -> {answer.status_code} in {_ms(started)}")
+                self._debug(f"GET {redact_url(str(answer.url))} -> {answer.status_code} in {_ms(started)}")
                 if not _retryable(answer.status_code):
                     return answer
                 response, problem = answer, f"HTTP {answer.status_code}"
@@ -164,12 +230,59 @@ class KosliClient:
                 break
             wait = _retry_after(response) if response is not None else None
             wait = min(MAX_WAIT, wait if wait is not None else 2.0 ** (attempt - 1))
+            if self._deadline is not None and time.monotonic() + wait >= self._deadline:
+                break
             self._debug(f"retrying in {wait:g} s ({problem}; attempt {attempt + 1} of {attempts})")
             self._sleep(wait)
-        noun = "attempt" if attempts == 1 else "attempts"
-        raise ApiError(f"GET {_shown(url, params)}: giving up after {attempts} {noun} ({problem})")
+        noun = "attempt" if attempt == 1 else "attempts"
+        raise ApiError(f"GET {_shown(url, params)}: giving up after {attempt} {noun} ({problem})")
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _attempt(self, url: str, params: Params | None) -> Answer:
+        """One request, read whole within its time: the connect and read timeouts together, or to the deadline.
+
+        httpx's timeouts bound each read, so a server that sends a byte a second would hold a read
+        forever: the request runs in a thread of its own, given up when its time is over (it ends
+        at its next read, or its read timeout).
+
+        Raises:
+            _Overdue: the time is over (its message is the time allowed, in seconds).
+        """
+        allowed = sum(self._timeouts)
+        if self._deadline is not None:
+            allowed = min(allowed, self._deadline - time.monotonic())
+            if allowed <= 0:
+                raise _Overdue("")
+        outcome: list[Answer | BaseException] = []
+
+        def fetch() -> None:
+            try:
+                outcome.append(self._fetch(url, params))
+            except BaseException as error:  # handed to the caller's thread
+                outcome.append(error)
+
+        worker = threading.Thread(target=fetch, name="kosli-request", daemon=True)
+        worker.start()
+        worker.join(allowed)
+        if not outcome:
+            raise _Overdue(f"{allowed:g}")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _fetch(self, url: str, params: Params | None) -> Answer:
+        """The answer, its body read (and decompressed) in chunks and refused past MAX_BODY."""
+        with self.http.stream("GET", url, params=params) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY:
+                raise _TooLarge
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise _TooLarge
+            return Answer(response.status_code, response.headers, bytes(body), response.url)
+
+    def _decode(self, response: Answer) -> Any:
         status = response.status_code
         if status in (401, 403):
             raise ApiError(
@@ -180,11 +293,11 @@ class KosliClient:
         if status >= 400:
             raise ApiError(_message(response), status)
         try:
-            return json.loads(response.content)
+            return loads_strict(response.content)
         except ValueError:
-            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            kind = clean_text(response.headers.get("content-type", "no content type").split(";")[0])
             raise ApiError(
-                f"Kosli answered GET {response.url} with something that is not JSON "
+                f"Kosli answered GET {redact_url(str(response.url))} with something that is not JSON "
                 f"(HTTP {status}, {kind}, {len(response.content)} bytes)"
             ) from None
 
@@ -210,7 +323,7 @@ def _retryable(status: int) -> bool:
     return status in (409, 429) or (status >= 500 and status != 501)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     """`Retry-After` in seconds or as an HTTP date, honoured on 429 and 503 as go-retryablehttp does."""
     value = response.headers.get("retry-after")
     if value is None or response.status_code not in (429, 503):
@@ -224,10 +337,10 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _message(response: httpx.Response) -> str:
+def _message(response: Answer) -> str:
     """The server's own words: `{"message": ...}`, FastAPI's `detail`, a JSON string, or the status."""
     try:
-        body = json.loads(response.content)
+        body = loads_strict(response.content)
     except ValueError:
         body = None
     if isinstance(body, Mapping):
@@ -235,13 +348,24 @@ def _message(response: httpx.Response) -> str:
         if isinstance(body, list):
             body = "; ".join(str(item.get("msg", item)) if isinstance(item, Mapping) else str(item) for item in body)
     if isinstance(body, str) and body.strip():
-        return clean_text(body.strip())
-    return f"HTTP {response.status_code} from GET {response.url}"
+        return clean_text(body.strip())[:500]
+    return f"HTTP {response.status_code} from GET {redact_url(str(response.url))}"
 
 
 def _describe(error: Exception) -> str:
+    """What went wrong on the way, in a few words: a certificate is named as one, not as "cannot connect"."""
+    import ssl
+
     import httpx
 
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = clean_text(cause.verify_message or cause.reason or "not trusted")
+            return f"certificate verify failed: {reason} (SSL_CERT_FILE names the certificates to trust)"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {clean_text(cause.reason or str(cause))}"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
     if isinstance(error, httpx.ConnectError):
@@ -252,7 +376,7 @@ def _describe(error: Exception) -> str:
 def _shown(url: str, params: Params | None) -> str:
     import httpx
 
-    return str(httpx.URL(url, params=params or {}))
+    return redact_url(str(httpx.URL(url, params=params or {})))
 
 
 def _ms(started: float) -> str:

@@ -39,8 +39,12 @@ CREATE TABLE IF NOT EXISTS provenance (
 
 
 def cache_path(common_dir: Path, org: str, host: str) -> Path:
-    """One cache per org and server, so an EU and a US org of the same name never mix."""
-    server = re.sub(r"[^A-Za-z0-9.-]+", "_", urlsplit(host).netloc)
+    """One cache per org and server, so an EU and a US org of the same name never mix.
+
+    `org` is a checked Kosli name; of the host only its name and port make the file name, never
+    a user name or password written in the URL.
+    """
+    server = re.sub(r"[^A-Za-z0-9.-]+", "_", urlsplit(host).netloc.rpartition("@")[2])
     return store_path(common_dir, f"cache-{org}@{server}")
 
 

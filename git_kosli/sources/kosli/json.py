@@ -6,29 +6,68 @@ prints) and the API client (the same body), so both read what Kosli sends the sa
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeGuard
 
 from git_kosli.errors import SourceError
 from git_kosli.model import (
+    ENV_NAME_PATTERN,
+    MAX_INDEX,
     Artifact,
     EnvName,
     Fingerprint,
     Provenance,
     Snapshot,
     SnapshotRef,
+    clean_text,
     commit_sha_or_none,
+    is_fingerprint,
+    is_time,
 )
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+def loads_strict(data: bytes | str) -> Any:
+    """JSON as Kosli writes it: UTF-8, finite numbers only, not nested past what Python can read.
+
+    Raises:
+        ValueError: saying what is wrong, in a few words (the caller names the document).
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 (byte {error.start})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
-def clean_text(text: str) -> str:
-    """A server's string with terminal control characters removed, safe to print."""
-    return _CONTROL.sub("", text)
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def environment_name_or_none(item: Any) -> EnvName | None:
+    """The name of one environment of a listing, when it is a name Kosli allows; None for anything else.
+
+    A name that breaks Kosli's rules (a control character, a `#`) could not be asked about anyway,
+    and must never reach a terminal, a note or a completion list.
+    """
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return EnvName(name) if isinstance(name, str) and ENV_NAME_PATTERN.match(name) else None
 
 
 def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
@@ -40,11 +79,11 @@ def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
     if not isinstance(data, Mapping):
         raise SourceError(f"expected a snapshot object, got {type(data).__name__}")
     index = data.get("index")
-    if not isinstance(index, int) or isinstance(index, bool) or index < 1:
+    if not _is_count(index):
         raise SourceError("snapshot has no valid 'index' (a number from 1)")
     timestamp = data.get("timestamp")
-    if not isinstance(timestamp, int | float):
-        raise SourceError(f"snapshot #{index} has no numeric 'timestamp'")
+    if not is_time(timestamp):
+        raise SourceError(f"snapshot #{index} has no 'timestamp' that is a time (seconds since 1970)")
     raw_artifacts = data.get("artifacts") or []
     if not isinstance(raw_artifacts, list):
         raise SourceError(f"snapshot #{index}: 'artifacts' is not a list")
@@ -62,20 +101,32 @@ def _artifact(raw: Any, index: int) -> Artifact | None:
     """One artifact entry, or None when it exited in this snapshot (`annotation.now == 0`)."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("fingerprint"), str):
         raise SourceError(f"snapshot #{index}: an artifact has no 'fingerprint'")
-    started = [t for t in raw.get("creationTimestamp") or [] if isinstance(t, int | float)]
+    fingerprint = raw["fingerprint"].lower()
+    if fingerprint and not is_fingerprint(fingerprint):
+        raise SourceError(
+            f"snapshot #{index}: fingerprint '{clean_text(fingerprint)[:80]}' is not 64 hex digits (a SHA-256)"
+        )
+    stamps = raw.get("creationTimestamp")
+    started = [t for t in stamps if is_time(t)] if isinstance(stamps, list) else []
     annotation = raw.get("annotation") if isinstance(raw.get("annotation"), Mapping) else None
     instances = annotation.get("now") if annotation is not None else len(started)
-    if not isinstance(instances, int) or instances <= 0:
+    if not _is_count(instances):
         return None
     compliant = raw.get("compliant")
+    name = raw.get("name")
     return Artifact(
-        name=clean_text(str(raw.get("name") or raw["fingerprint"])),
-        fingerprint=Fingerprint(raw["fingerprint"]),
+        name=clean_text(name if isinstance(name, str) and name else fingerprint) or "(no name)",
+        fingerprint=Fingerprint(fingerprint),
         provenance=_provenance(raw),
         instances=instances,
         compliant=compliant if isinstance(compliant, bool) else None,
         started_at=float(min(started)) if started else None,
     )
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    """True for a whole number from 1 (a snapshot number, a count of instances); never a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INDEX
 
 
 def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
@@ -87,10 +138,12 @@ def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
         if not isinstance(entry, Mapping):
             continue
         flow = entry.get("flow_name") or entry.get("flow") or ""
-        commit = commit_sha_or_none(entry.get("git_commit"))
-        url = entry.get("commit_url") or None
+        commit = entry.get("git_commit")
+        commit = commit_sha_or_none(commit) if isinstance(commit, str) else None
+        url = entry.get("commit_url")
+        url = clean_text(url) if isinstance(url, str) and url else None
         if flow or commit:
-            out.append(Provenance(flow=clean_text(str(flow)), git_commit=commit, commit_url=url and clean_text(url)))
+            out.append(Provenance(flow=clean_text(str(flow)), git_commit=commit, commit_url=url))
     return tuple(out)
 
 
@@ -196,7 +249,12 @@ def provenance_from_listing(flow: str, item: Any) -> tuple[Fingerprint, Provenan
     """A fingerprint and its commit from one item of `GET /artifacts/{org}?flow_name=FLOW`."""
     if not isinstance(item, Mapping) or not isinstance(item.get("fingerprint"), str):
         return None
-    url = item.get("commit_url")
-    return Fingerprint(item["fingerprint"]), Provenance(
-        flow=flow, git_commit=commit_sha_or_none(item.get("git_commit")), commit_url=clean_text(url) if url else None
+    fingerprint = item["fingerprint"].lower()
+    if not is_fingerprint(fingerprint):
+        return None
+    url, commit = item.get("commit_url"), item.get("git_commit")
+    return Fingerprint(fingerprint), Provenance(
+        flow=flow,
+        git_commit=commit_sha_or_none(commit) if isinstance(commit, str) else None,
+        commit_url=clean_text(url) if isinstance(url, str) and url else None,
     )

@@ -20,13 +20,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from git_kosli.errors import OfflineError
-from git_kosli.model import EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, SnapshotSummary
+from git_kosli.model import EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, SnapshotSummary, clean_text
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
 from git_kosli.sources import utc_now
 from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
 from git_kosli.sources.kosli.cache import KosliCache
 from git_kosli.sources.kosli.json import (
-    clean_text,
+    environment_name_or_none,
     flows_of_events,
     provenance_from_listing,
     snapshot_from_json,
@@ -72,9 +72,9 @@ class KosliSource:
         assert self.client is not None
         listed = self.client.environments()
         found = {
-            EnvName(str(e["name"])): clean_text(str(e.get("type") or ""))
+            env: clean_text(str(e.get("type") or ""))
             for e in listed
-            if isinstance(e, dict) and e.get("name")
+            if (env := environment_name_or_none(e)) is not None
         }
         return {env: found[env] for env in sorted(found)}
 
