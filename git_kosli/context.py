@@ -45,6 +45,7 @@ class AppContext:
         self.environ = environ
         self.options = options if options is not None else {}  # filled in while the command line is parsed
         self.terminal = terminal if terminal is not None else {}
+        self.deadline: float | None = None  # `time.monotonic()` past which no request to Kosli may run
         self._closers: list[object] = []
 
     def show(self, text: str, *, long: bool = False) -> None:
@@ -172,7 +173,7 @@ class AppContext:
         client = None
         if not self.options.get("offline"):
             debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if settings.debug else None
-            client = self._keep(KosliClient(settings, debug=debug))
+            client = self._keep(KosliClient(settings, debug=debug, deadline=self.deadline))
         cache = self._keep(KosliCache(cache_path(self.paths.common_dir, settings.org, settings.host)))
         return KosliSource(client, cache, org=settings.org, flow=settings.get("flow"), progress=self.progress)
 
@@ -184,13 +185,18 @@ class AppContext:
         remotes = frozenset(filter(None, map(normalize_repo_url, self.config.remote_urls())))
         return RepoMatcher(remotes=remotes, has_commit=self.history.has_commit, flow=self.settings.get("flow"))
 
-    def environment_statuses(self, revision: CommitSha, envs: Sequence[str]) -> list[EnvStatus]:
-        """What each environment (all when none are named) runs of this repository, against one revision."""
+    def environment_statuses(
+        self, revision: CommitSha, envs: Sequence[str], *, histories: Mapping[EnvName, list[Snapshot]] | None = None
+    ) -> list[EnvStatus]:
+        """What each environment (all when none are named) runs of this repository, against one revision.
+
+        `histories`: the environments' histories, when the caller has them already.
+        """
         from git_kosli.deployments import environment_statuses
         from git_kosli.sources import load_histories
 
         return environment_statuses(
-            load_histories(self.source, envs),
+            load_histories(self.source, envs) if histories is None else histories,
             revision=revision,
             commit_of=self.matcher.commit_of,
             divergences=self.history.divergences,
@@ -231,6 +237,10 @@ class AppContext:
     def _keep(self, resource: _T) -> _T:
         self._closers.append(resource)
         return resource
+
+    def abandon(self) -> None:
+        """Leave whatever was opened to the process's end: a worker that gave up waiting may still use it."""
+        self._closers.clear()
 
     def close(self) -> None:
         """Close whatever was opened, newest first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from git_kosli.model import CommitSha
 from tests.conftest import RunCli, installed_env
 from tests.factory import artifact, history, seed
 from tests.gitrepo import GitRepo, git
+from tests.kosli_server import Fault, KosliServer
 
 ZERO = "0" * 40
 
@@ -179,3 +181,58 @@ def test_status_against_a_revision(deployed: dict[str, CommitSha], repo: GitRepo
     assert (doc["revision"], doc["git_commit"]) == ("main", deployed["d"])
     text = run_cli("status", cwd=repo.path).stdout
     assert "not-contained" in text and "rogue" in text
+
+
+def hook(repo: GitRepo, sha: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`git kosli pre-push` as git runs it for a push of main to SHA, and how long it took."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["git", "kosli", "pre-push", "origin", "/nowhere"],
+        cwd=repo.path,
+        input=f"refs/heads/main {sha} refs/heads/main {ZERO}\n",
+        capture_output=True,
+        text=True,
+        env=installed_env(**env),
+        check=False,
+    )
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("read_timeout", ["30", "100"])
+def test_a_server_that_never_answers_never_holds_the_push(read_timeout: str, repo: GitRepo) -> None:
+    sha = repo.commit("a")
+    git(repo.path, "config", "kosli.prePush.timeout", "1")
+    with KosliServer() as silent:
+        silent.fail("/", *[Fault("silent")] * 100)  # every request: the connection is taken, no byte comes back
+
+        result, seconds = hook(repo, sha, **silent.env(KOSLI_READ_TIMEOUT=read_timeout))
+
+    assert (result.returncode, result.stderr) == (0, "kosli: status unknown (offline)\n")
+    assert silent.count("/api/v2/") >= 1  # it did ask
+    assert seconds < 1 + 1.5  # the timeout, and a margin for starting Python on a loaded 2-core machine
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e308", "soon", "2s"])
+def test_any_timeout_setting_gives_a_clear_line_and_the_default_never_a_failed_push(
+    value: str, deployed: dict[str, CommitSha], repo: GitRepo
+) -> None:
+    git(repo.path, "config", "kosli.prePush.timeout", value)
+
+    result, _ = hook(repo, deployed["d"])
+
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"kosli: kosli.prePush.timeout '{value}' is not a number of seconds from 0 to 60; using 2"
+    assert any(line.startswith("kosli: prod#2 runs") for line in lines[1:])
+
+
+def test_a_misspelled_blocking_environment_is_reported(deployed: dict[str, CommitSha], repo: GitRepo) -> None:
+    git(repo.path, "config", "kosli.prePush.block", "missing-deployed")
+    git(repo.path, "config", "kosli.prePush.environments", "prod, bteta")
+
+    result, _ = hook(repo, deployed["d"])
+
+    assert result.returncode == 0
+    assert (
+        "kosli: kosli.prePush.environments names 'bteta', which is not an environment (environments: beta, prod)"
+    ) in result.stderr.splitlines()
