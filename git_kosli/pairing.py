@@ -160,6 +160,12 @@ def require_this_repository(histories: Mapping[EnvName, Sequence[Snapshot]], mat
     if not histories:
         raise SourceError("no environments to look in: no snapshots yet", hints=GET_SNAPSHOTS)
     envs = ", ".join(histories)
-    runs = f"flows {', '.join(sorted(flows))}" if flows else "no artifact with provenance"
-    where = f"; repositories {', '.join(sorted(repos))}" if repos else ""
-    raise SourceError(f"no artifact in {envs} was built from this repository (they run {runs}{where})")
+    runs = f"they run {_some('flow', flows)}" if flows else "none of their artifacts names a flow or a commit"
+    where = f"; {_some('repository', repos, plural='repositories')}" if repos else ""
+    raise SourceError(f"no artifact in {envs} was built from this repository ({runs}{where})")
+
+
+def _some(noun: str, names: set[str], *, plural: str | None = None) -> str:
+    """`flow api-ci`, or `flows api-ci, web-ci`: the noun agrees with the names that follow it."""
+    word = noun if len(names) == 1 else plural or f"{noun}s"
+    return f"{word} {', '.join(sorted(names))}"

@@ -72,7 +72,7 @@ class AtTime:
     when: datetime
 
     def __str__(self) -> str:
-        return f"{self.env}@{{{self.when:%Y-%m-%dT%H:%M:%S}}}"
+        return f"{self.env}@{{{self.when.replace(tzinfo=None).isoformat(timespec='seconds')}}}"  # year 1 as 0001
 
 
 @dataclass(frozen=True)
@@ -193,17 +193,22 @@ def is_env_name(text: str) -> bool:
 
 
 def instant(expr: AtTime | Ago, now: datetime) -> datetime:
-    """The moment a time expression points at, given the current time."""
+    """The moment a time expression points at, given the current time (the first instant a date has, at most)."""
     if isinstance(expr, AtTime):
         return expr.when
-    if expr.unit == "months":
-        return _months_before(now, expr.amount)
-    return now - timedelta(**{expr.unit: expr.amount})
+    try:
+        if expr.unit == "months":
+            return _months_before(now, expr.amount)
+        return now - timedelta(**{expr.unit: expr.amount})
+    except (OverflowError, ValueError):  # `99999999999.days.ago`: before any date, so before any snapshot
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _months_before(now: datetime, months: int) -> datetime:
     month_index = now.year * 12 + now.month - 1 - months
     year, month = divmod(month_index, 12)
+    if year < 1:
+        raise OverflowError("before the year 1")
     day = now.day
     while True:
         try:
@@ -236,8 +241,6 @@ def resolve_index(expr: SnapshotExpr, history: Sequence[SnapshotSummary], now: d
     moment = instant(expr, now).timestamp()
     position = bisect_right([s.timestamp for s in history], moment)
     if position == 0:
-        first = datetime.fromtimestamp(history[0].timestamp, UTC)
-        raise SnapshotNotFoundError(
-            f"no snapshot of '{expr.env}' at {expr}: its first snapshot is from {first:%Y-%m-%dT%H:%M:%S}Z"
-        )
+        first = datetime.fromtimestamp(history[0].timestamp, UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        raise SnapshotNotFoundError(f"no snapshot of '{expr.env}' at {expr}: its first snapshot is from {first}Z")
     return history[position - 1].index

@@ -172,7 +172,7 @@ def test_a_repository_with_no_matching_artifacts_says_what_runs(tmp_path: Path, 
     assert result.exit_code == 128
     assert result.stderr == (
         "fatal: no artifact in beta was built from this repository "
-        "(they run flows api-ci; repositories github.com/acme/api)\n"
+        "(they run flow api-ci; repository github.com/acme/api)\n"
     )
 
 

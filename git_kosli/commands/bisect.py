@@ -30,6 +30,21 @@ class BisectGroup(click.Group):
         formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
 
 
+class StartCommand(click.Command):
+    """`bisect start OLD NEW [-- PATHSPEC...]`: a path comes only after `--`, as with git bisect."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        after_dashes = len(args) - args.index("--") - 1 if "--" in args else 0
+        rest = super().parse_args(ctx, args)
+        pathspec = list(ctx.params.get("pathspec") or ())
+        if len(pathspec) > after_dashes:
+            raise click.UsageError(
+                f"'{pathspec[0]}' is a third snapshot argument: bisect takes OLD and NEW, and paths only after '--'",
+                ctx,
+            )
+        return rest
+
+
 @click.group(cls=BisectGroup)
 def bisect() -> None:
     """Bisect the commits between what ran in two environment snapshots.
@@ -38,7 +53,7 @@ def bisect() -> None:
     """
 
 
-@bisect.command("start")
+@bisect.command("start", cls=StartCommand)
 @click.argument("old", type=SNAPSHOT)
 @click.argument("new", type=SNAPSHOT)
 @click.argument("pathspec", nargs=-1)
