@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +11,7 @@ import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import KosliError, UsageError
+from git_kosli.files import write_atomically
 
 if TYPE_CHECKING:
     from git_kosli.runs import Run
@@ -78,7 +77,7 @@ def timeline(
         click.echo(page, nl=False)
         return
     target = output or app.paths.worktree_path("kosli") / "timeline.html"
-    _write(target, page)
+    write_atomically(target, page)  # a link at `target` is replaced, never written through
     click.echo(f"wrote {target}", err=True)
     if open_:
         import webbrowser
@@ -98,19 +97,3 @@ def _mark(text: str, now: datetime) -> Mark:
 def _names(runs: Sequence[Run]) -> str:
     names = sorted({run.artifact.display_name.split(":", 1)[0] for run in runs})
     return ", ".join(names) or "no artifact of this repository"
-
-
-def _write(target: Path, page: str) -> None:
-    """Write the page whole or not at all; a symlink at `target` is replaced, never written through."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".timeline-", suffix=".html", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(page)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as any file the user writes, not mkstemp's 0600
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
