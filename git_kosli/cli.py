@@ -13,10 +13,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
+from git_kosli import loud_interrupts, quiet_interrupts
 
-from git_kosli import __version__
-from git_kosli.errors import ExitCode, KosliError, UsageError
+_QUIET = quiet_interrupts(only_as_the_command=False)  # Ctrl-C while the rest is imported: exit 130, no traceback
+
+import click  # noqa: E402
+
+from git_kosli import __version__  # noqa: E402
+from git_kosli.errors import ExitCode, KosliError, NotARepositoryError, UsageError  # noqa: E402
 
 # name -> "module:attribute"; a command's module is imported only when it runs.
 COMMANDS = {
@@ -152,11 +156,17 @@ def cli(ctx: click.Context) -> None:
 
     options = ctx.meta.setdefault(SETTINGS, {})
     terminal = ctx.meta.setdefault(TERMINAL, {})
-    ctx.obj = AppContext(cwd=os.getcwd(), environ=dict(os.environ), options=options, terminal=terminal)
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:
+        raise NotARepositoryError("the current directory no longer exists") from None
+    ctx.obj = AppContext(cwd=here, environ=dict(os.environ), options=options, terminal=terminal)
     ctx.call_on_close(ctx.obj.close)
 
 
 cli.params.extend(global_options())
+if _QUIET:
+    loud_interrupts()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if collecting:
             gc.enable()
+        quiet_interrupts(only_as_the_command=True)  # Ctrl-C while the process ends (threads joined): still no traceback
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -205,6 +216,10 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (`git kosli log | head`); nothing more to say
         return ExitCode.OK
+    except OSError as error:  # the file system said no: read-only, full, gone; what was written is whole or absent
+        place = f"{error.filename}: " if error.filename else ""
+        click.echo(f"fatal: {_one_line(place + (error.strerror or str(error)))}", err=True)
+        return ExitCode.FATAL
     except Exception:  # the one place an unexpected error becomes a message
         return _report_bug()
     return int(result) if isinstance(result, int) else ExitCode.OK

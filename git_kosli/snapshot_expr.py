@@ -226,21 +226,31 @@ def resolve_index(expr: SnapshotExpr, history: Sequence[SnapshotSummary], now: d
     latest = history[-1].index if history else 0
     if latest == 0:
         raise SnapshotNotFoundError(f"environment '{expr.env}' has no snapshots yet")
-    count = f"'{expr.env}' has {latest} snapshot{'s' if latest != 1 else ''} (#1..#{latest})"
+    count = f"'{expr.env}' has {len(history)} snapshot{'s' if len(history) != 1 else ''} ({_held(history)})"
     if isinstance(expr, Latest | Now):
         return latest
-    if isinstance(expr, Numbered):
-        index = expr.number if expr.number > 0 else latest + 1 + expr.number
-        if not 1 <= index <= latest:
+    if isinstance(expr, Numbered | Behind):
+        if isinstance(expr, Numbered):
+            index = expr.number if expr.number > 0 else latest + 1 + expr.number
+        else:
+            index = latest - expr.steps
+        if not 1 <= index <= latest or index not in {s.index for s in history}:
             raise SnapshotNotFoundError(f"snapshot {expr} does not exist: {count}")
         return index
-    if isinstance(expr, Behind):
-        if expr.steps >= latest:
-            raise SnapshotNotFoundError(f"snapshot {expr} does not exist: {count}")
-        return latest - expr.steps
     moment = instant(expr, now).timestamp()
     position = bisect_right([s.timestamp for s in history], moment)
     if position == 0:
         first = datetime.fromtimestamp(history[0].timestamp, UTC).replace(tzinfo=None).isoformat(timespec="seconds")
         raise SnapshotNotFoundError(f"no snapshot of '{expr.env}' at {expr}: its first snapshot is from {first}Z")
     return history[position - 1].index
+
+
+def _held(history: Sequence[SnapshotSummary]) -> str:
+    """The numbers there are, as runs: `#1..#40`, or `#3` and `#7..#9` when some were never imported."""
+    runs: list[list[int]] = []
+    for summary in history:
+        if runs and summary.index == runs[-1][1] + 1:
+            runs[-1][1] = summary.index
+        else:
+            runs.append([summary.index, summary.index])
+    return ", ".join(f"#{a}..#{b}" if a != b else f"#{a}" for a, b in runs)

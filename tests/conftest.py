@@ -97,7 +97,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         if stdin is not None:
             import io
 
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))  # text, and bytes below
         capsys.readouterr()
         code = main(list(args))
         out, err = capsys.readouterr()

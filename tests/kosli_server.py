@@ -41,13 +41,15 @@ class Fault:
 
     `status` (with `headers`), `slow` (answer after `seconds`), `truncated`, `html`, `huge` (65 MiB, its
     length not declared), `bomb` (65 MiB once gunzipped, 64 KiB sent), `drip` (a byte every `seconds`,
-    headers too, for as long as the client listens), `silent` (never a byte back).
+    headers too, for as long as the client listens), `silent` (never a byte back), `json` (`body` instead
+    of the answer: a malformed one).
     """
 
     kind: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    body: Any = None
 
 
 _BIG = 65 * 1024 * 1024  # past the client's 64 MiB
@@ -513,6 +515,8 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
                 return True
             if fault.kind == "huge":
                 self._huge()
+            elif fault.kind == "json":
+                self._send(fault.status, fault.body, fault.headers)
             elif fault.kind == "bomb":
                 self._raw(200, "application/json", _bomb(), {"Content-Encoding": "gzip"})
             elif fault.kind == "truncated":

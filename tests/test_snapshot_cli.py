@@ -187,4 +187,4 @@ def test_unknown_environment_and_out_of_range(repo: GitRepo, run_cli: RunCli) ->
     assert missing.exit_code == 128
     assert missing.stderr == "fatal: environment 'staging' does not exist (environments: aws-beta)\n"
     out_of_range = run_cli("snapshot", "show", "aws-beta#7", cwd=repo.path)
-    assert out_of_range.stderr == "fatal: snapshot aws-beta#7 does not exist: 'aws-beta' has 1 snapshot (#1..#1)\n"
+    assert out_of_range.stderr == "fatal: snapshot aws-beta#7 does not exist: 'aws-beta' has 1 snapshot (#1)\n"

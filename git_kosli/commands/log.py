@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from git_kosli.context import AppContext, pass_app
-from git_kosli.errors import UsageError
+from git_kosli.errors import SnapshotNotFoundError, UsageError
 from git_kosli.model import EnvName
 from git_kosli.params import json_option
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from git_kosli.model import Snapshot
     from git_kosli.pairing import ArtifactChange
 
-_INTERVAL_END = re.compile(r"^(?:\d+|~\d+|NOW|now)?$")
+_INTERVAL_END = re.compile(r"^(?:\d{1,18}|~\d{1,18}|NOW|now)?$")
 
 
 @click.command()
@@ -35,7 +35,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     from git_kosli.views.log import entry_text, log_json
 
     history = app.source.history(EnvName(env))
-    first, last = _interval(interval, latest=history[-1].index if history else 0)
+    first, last = _interval(interval, env=env, latest=history[-1].index if history else 0)
     shown: list[tuple[Snapshot, int]] = []  # each snapshot shown, and where its changes start in `changes`
     changes: list[ArtifactChange] = []
     for position, snapshot in enumerate(history):
@@ -46,7 +46,7 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
         shown.append((snapshot, len(changes)))
         changes += [c for c in changed if c.change is not Change.UNCHANGED]
     related = relate_all(changes, app.matcher, app.history.divergences)  # every snapshot's counts at once
-    ends = [start for _, start in shown[1:]] + [len(changes)]
+    ends = [start for _, start in shown[1:]] + [len(changes)] * bool(shown)
     entries = [(snapshot, related[start:end]) for (snapshot, start), end in zip(shown, ends, strict=True)]
     entries.reverse()
     if as_json:
@@ -61,8 +61,13 @@ def _all_started(snapshot: Snapshot) -> list[ArtifactChange]:
     return [ArtifactChange(Change.STARTED, None, a) for a in snapshot.artifacts]
 
 
-def _interval(text: str | None, *, latest: int) -> tuple[int, int]:
-    """Kosli's `[expr]..[expr]` (either side defaults to NOW); a single expression is one snapshot."""
+def _interval(text: str | None, *, env: str, latest: int) -> tuple[int, int]:
+    """Kosli's `[expr]..[expr]` (either side defaults to NOW); a single expression is one snapshot.
+
+    Raises:
+        UsageError: it does not parse, or it starts after it ends.
+        SnapshotNotFoundError: it reaches past the environment's snapshots.
+    """
     if text is None:
         return 1, latest
     start, sep, end = text.partition("..")
@@ -76,4 +81,10 @@ def _interval(text: str | None, *, latest: int) -> tuple[int, int]:
             return latest
         return latest - int(expr[1:]) if expr.startswith("~") else int(expr)
 
-    return point(start), point(end)
+    first, last = point(start), point(end)
+    if first > last:
+        raise UsageError(f"invalid --interval '{text}': it starts at #{first}, after its end #{last}")
+    if first < 1 or last > latest:
+        has = f"has snapshots #1..#{latest}" if latest else "has no snapshots yet"
+        raise SnapshotNotFoundError(f"--interval '{text}' is #{first}..#{last}, but '{env}' {has}")
+    return first, last

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -40,21 +39,27 @@ def snapshot() -> None:
 
 @snapshot.command("import")
 @click.argument("env", callback=_env_name)
-@click.argument("file", type=click.File("r"))
+@click.argument("file", type=click.File("rb"))
 @pass_app
 def import_(app: AppContext, env: EnvName, file: Any) -> None:
-    """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list); FILE may be -."""
-    from git_kosli.sources.kosli.json import snapshot_from_json
+    """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list); FILE may be -.
 
+    All of it or nothing: a document with anything wrong in it (not UTF-8 JSON, a number that is
+    not one, a snapshot without its number) is refused, naming the file, and the store is left as it was.
+    """
+    from git_kosli.sources.kosli.json import loads_strict, snapshot_from_json
+
+    name = clean_text(str(getattr(file, "name", "<stdin>")))
     try:
-        document = json.load(file)
-    except json.JSONDecodeError as error:
-        raise SourceError(
-            f"{file.name}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
+        document = loads_strict(file.read())
+    except ValueError as error:
+        raise SourceError(f"{name}: not valid JSON ({error})") from None
     items = document if isinstance(document, list) else [document]
-    snapshots = [snapshot_from_json(item, env) for item in items]
-    env_type = next((str(i.get("type")) for i in items if isinstance(i, dict) and i.get("type")), "")
+    try:
+        snapshots = [snapshot_from_json(item, env) for item in items]
+    except SourceError as error:
+        raise SourceError(f"{name}: {error.message}") from None
+    env_type = next((i["type"] for i in items if isinstance(i, dict) and isinstance(i.get("type"), str)), "")
     added = app.store(create=True).put_snapshots(snapshots, env_type=env_type)
     for snap in snapshots:
         click.echo(f"{'imported' if snap.ref in added else 'unchanged'} {snap.ref} ({len(snap.artifacts)} running)")

@@ -9,13 +9,15 @@ transaction: a failure leaves the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from git_kosli.errors import GET_SNAPSHOTS, SourceError, StoreConflictError, UnknownEnvironmentError
 from git_kosli.model import (
@@ -67,6 +69,73 @@ def store_path(common_dir: Path, name: str = "local") -> Path:
     return common_dir / "kosli" / f"{name}.sqlite"
 
 
+class _Rows(list[tuple[Any, ...]]):
+    """The rows a statement returned, read whole (so that a damaged page fails here, not in the caller's loop)."""
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self[0] if self else None
+
+
+class Database:
+    """One SQLite file; any failure of it is one SourceError naming the file and what to do about it."""
+
+    def __init__(self, path: Path, kind: str, recovery: list[str], *, uri: str | None = None) -> None:
+        """Open `path` (or the `uri`, read-only or in memory): `kind` names what it holds, `recovery` how to recover."""
+        self.path = path
+        self._kind = kind
+        self._recovery = recovery
+        with self._failing():
+            # check_same_thread: a hook may read it from a worker thread
+            self._connection = sqlite3.connect(uri or path, uri=uri is not None, check_same_thread=False)
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> _Rows:
+        """Run one statement and read its rows."""
+        with self._failing():
+            return _Rows(self._connection.execute(sql, args).fetchall())
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """Run one statement per row."""
+        with self._failing():
+            self._connection.executemany(sql, rows)
+
+    def executescript(self, sql: str) -> None:
+        """Run several statements."""
+        with self._failing():
+            self._connection.executescript(sql)
+
+    def __enter__(self) -> Database:
+        self._connection.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with self._failing():  # the commit itself may fail: a full disk, a lock
+            self._connection.__exit__(exc_type, exc, tb)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._connection.close()
+
+    @contextlib.contextmanager
+    def _failing(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise self._failure(str(error)) from None
+
+    def _failure(self, problem: str) -> SourceError:
+        if "locked" in problem or "busy" in problem:
+            return SourceError(
+                f"{self.path} is in use by another git kosli (an import, a record, a fetch); try again when it ends"
+            )
+        if "readonly" in problem or "read-only" in problem or "unable to open" in problem:
+            return SourceError(f"cannot write {self.path}: the repository is read-only here ({problem})")
+        if "full" in problem:
+            return SourceError(f"cannot write {self.path}: the disk is full; nothing was stored")
+        return SourceError(f"{self.path} cannot be read as {self._kind} ({problem})", hints=self._recovery)
+
+
 class Store:
     """Environments and their numbered snapshots."""
 
@@ -74,7 +143,7 @@ class Store:
     kind = "the embedded snapshot store"
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open the store at `path`; with `create=False` a missing store reads as empty and is not made.
+        """Open the store at `path`; with `create=False` a missing (or empty) store reads as empty and is not made.
 
         Raises:
             SourceError: the file is not a store this program can read (named, with how to recover).
@@ -83,20 +152,16 @@ class Store:
         if create:
             _require_no_link(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False)  # a hook may read it from a worker thread
-        elif path.exists():
-            self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            self._db = Database(path, self.kind, self.recovery())
+            with self._db:
+                self._db.executescript(self.schema)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif path.exists() and path.stat().st_size > 0:
+            self._db = Database(path, self.kind, self.recovery(), uri=f"{path.as_uri()}?mode=ro")
         else:
-            self._db = sqlite3.connect(":memory:")
-        try:
-            if create or not path.exists():
-                with self._db:
-                    self._db.executescript(self.schema)
-                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise SourceError(f"{path} cannot be read as {self.kind} ({error})", hints=self.recovery()) from None
+            self._db = Database(path, self.kind, self.recovery(), uri="file::memory:")
+            self._db.executescript(self.schema)
+        self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'")  # a file of another kind fails here
 
     def recovery(self) -> list[str]:
         """What to do about a store that cannot be read."""
@@ -139,7 +204,7 @@ class Store:
     def latest_index(self, env: EnvName) -> int:
         """The newest snapshot's number, 0 when there is none."""
         row = self._db.execute("SELECT MAX(idx) FROM snapshots WHERE env = ?", (env,)).fetchone()
-        return int(row[0] or 0)
+        return int(row[0] or 0) if row else 0
 
     def snapshot_or_none(self, ref: SnapshotRef) -> Snapshot | None:
         """One snapshot with its running artifacts, or None when it is not stored."""

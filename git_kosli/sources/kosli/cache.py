@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from git_kosli.errors import SourceError
 from git_kosli.model import CommitSha, EnvName, Fingerprint, Provenance
 from git_kosli.sources.store import Store, store_path
 
@@ -66,7 +67,12 @@ class KosliCache(Store):
     def events(self, env: EnvName) -> list[dict[str, Any]]:
         """Every cached event of an environment, oldest first."""
         rows = self._db.execute("SELECT body FROM events WHERE env = ? ORDER BY idx, seq", (env,))
-        events: list[dict[str, Any]] = json.loads("[" + ",".join(body for (body,) in rows) + "]")  # one parse
+        try:
+            events: list[dict[str, Any]] = json.loads("[" + ",".join(body for (body,) in rows) + "]")  # one parse
+        except (ValueError, TypeError, RecursionError):
+            raise SourceError(
+                f"{self.path} cannot be read as {self.kind} (an event is not JSON)", hints=self.recovery()
+            ) from None
         return events
 
     def put_events(self, env: EnvName, events: Iterable[Mapping[str, Any]], *, through: int) -> None:

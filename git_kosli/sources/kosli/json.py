@@ -24,6 +24,7 @@ from git_kosli.model import (
     Provenance,
     Snapshot,
     SnapshotRef,
+    SnapshotSummary,
     clean_text,
     commit_sha_or_none,
     is_fingerprint,
@@ -68,6 +69,28 @@ def environment_name_or_none(item: Any) -> EnvName | None:
     """
     name = item.get("name") if isinstance(item, Mapping) else None
     return EnvName(name) if isinstance(name, str) and ENV_NAME_PATTERN.match(name) else None
+
+
+def summary_from_json(item: Any) -> SnapshotSummary:
+    """One item of `GET /snapshots/{org}/{env}`: its number and start time (`from`, 0 when not known).
+
+    Raises:
+        SourceError: the item is not a summary of a snapshot (names what is wrong).
+    """
+    index = item.get("index") if isinstance(item, Mapping) else None
+    if not _is_count(index):
+        raise SourceError(f"Kosli listed a snapshot without a valid 'index' (a number from 1): {_shown(index)}")
+    start = item.get("from")
+    if start is not None and not is_time(start):
+        raise SourceError(f"Kosli listed snapshot #{index} with 'from' {_shown(start)}, which is not a time")
+    return SnapshotSummary(index=index, timestamp=float(start or 0))
+
+
+def _shown(value: Any) -> str:
+    """A value from outside, as an error may quote it: short, clean, its JSON spelling (or its kind)."""
+    if isinstance(value, Mapping | list):
+        return "an object" if isinstance(value, Mapping) else "a list"
+    return clean_text(json.dumps(value, default=str))[:60]
 
 
 def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
@@ -147,7 +170,7 @@ def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
     return tuple(out)
 
 
-_FROM_TO = re.compile(r"from (\d+) to (\d+)")
+_FROM_TO = re.compile(r"from (\d{1,9}) to (\d{1,9})")
 
 
 @dataclass
@@ -202,6 +225,33 @@ def snapshots_from_events(
     return snapshots
 
 
+def events_from_json(items: Sequence[Any]) -> list[Mapping[str, Any]]:
+    """The events of `GET /environments/{org}/{env}/events`, checked before anything keeps them.
+
+    Each is an object with a snapshot number, a fingerprint that is 64 hex digits (or empty or
+    null: an artifact without a digest) and times that are times; anything else is refused whole,
+    so a bad event is never cached to break every later command.
+
+    Raises:
+        SourceError: naming the first event that is wrong and how.
+    """
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise SourceError(f"Kosli sent an event that is not an object: {_shown(item)}")
+        index = item.get("snapshot_index")
+        if not _is_count(index):
+            raise SourceError(f"Kosli sent an event without a valid 'snapshot_index': {_shown(index)}")
+        fingerprint = item.get("sha256")
+        if fingerprint is not None and not (
+            isinstance(fingerprint, str) and (not fingerprint or is_fingerprint(fingerprint.lower()))
+        ):
+            raise SourceError(f"Kosli sent an event of snapshot #{index} whose 'sha256' is not 64 hex digits")
+        reported = item.get("reported_at")
+        if reported is not None and not is_time(reported):
+            raise SourceError(f"Kosli sent an event of snapshot #{index} whose 'reported_at' is not a time")
+    return list(items)
+
+
 def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> str:
     """Apply one event to the running set; returns the fingerprint it is about."""
     fingerprint = event.get("sha256") or event.get("fingerprint")
@@ -237,10 +287,11 @@ def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
         fingerprint = event.get("sha256")
         if not isinstance(fingerprint, str):
             continue
-        flows_field = event.get("flows") or []
-        names = [str(f["flow_name"]) for f in flows_field if isinstance(f, Mapping) and f.get("flow_name")]
+        flows_field = event.get("flows")
+        flows_field = flows_field if isinstance(flows_field, list) else []
+        names = [clean_text(str(f["flow_name"])) for f in flows_field if isinstance(f, Mapping) and f.get("flow_name")]
         if not names and event.get("pipeline"):
-            names = [str(event["pipeline"])]
+            names = [clean_text(str(event["pipeline"]))]
         flows.setdefault(fingerprint, {}).update(dict.fromkeys(names))
     return {fp: list(names) for fp, names in flows.items()}
 

@@ -27,10 +27,12 @@ from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
 from git_kosli.sources.kosli.cache import KosliCache
 from git_kosli.sources.kosli.json import (
     environment_name_or_none,
+    events_from_json,
     flows_of_events,
     provenance_from_listing,
     snapshot_from_json,
     snapshots_from_events,
+    summary_from_json,
 )
 
 _T = TypeVar("_T")
@@ -164,7 +166,7 @@ class KosliSource:
             return snapshot_from_json(self.client.snapshot(expr.env, snapshot_segment(suffix)), expr.env)
         newest = _newest_needed(expr)
         page = next(self.client.snapshot_summaries(expr.env, per_page=newest), [])
-        summaries = [SnapshotSummary(int(item["index"]), float(item.get("from") or 0)) for item in reversed(page)]
+        summaries = [summary_from_json(item) for item in reversed(page)]
         return SnapshotRef(expr.env, resolve_index(expr, summaries, self._now()))
 
     def _fetch_numbered(self, ref: SnapshotRef) -> Snapshot:
@@ -193,10 +195,10 @@ class KosliSource:
         """The latest snapshot number and the events after snapshot `known` (network only: runs in a worker)."""
         assert self.client is not None
         page = next(self.client.snapshot_summaries(env, per_page=1), [])
-        latest = int(page[0]["index"]) if page else 0
+        latest = summary_from_json(page[0]).index if page else 0
         if latest <= known:
             return latest, []
-        return latest, [e for page in self.client.events(env, start=known + 1) for e in page]
+        return latest, events_from_json([e for page in self.client.events(env, start=known + 1) for e in page])
 
     def _events(self, env: EnvName) -> list[Any]:
         events = self.cache.events(env)
