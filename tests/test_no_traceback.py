@@ -204,7 +204,7 @@ def test_an_empty_store_reads_as_empty(repo: GitRepo, run_cli: RunCli) -> None:
 
     said = one_clear_line(run_cli("snapshot", "list", "e", cwd=repo.path))
 
-    assert said == "fatal: environment 'e' does not exist (environments: none yet)\n"
+    assert said == "fatal: environment 'e' does not exist: no snapshots yet\n"
 
 
 def test_a_damaged_cache_says_it_can_be_deleted(server: KosliServer, repo: GitRepo, run_cli: RunCli) -> None:
@@ -214,11 +214,10 @@ def test_a_damaged_cache_says_it_can_be_deleted(server: KosliServer, repo: GitRe
     (cache,) = (repo.path / ".git" / "kosli").glob("cache-*.sqlite")
     cache.write_bytes(cache.read_bytes()[:1000])
 
-    said = one_clear_line(run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path))
+    result = run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path)
 
-    assert said.endswith(
-        f"delete it (rm {cache}): it holds only what was fetched from Kosli, fetched again when needed\n"
-    )
+    assert one_clear_line(result).startswith(f"fatal: {cache} cannot be read as a cache of what was fetched from Kosli")
+    assert result.stderr.endswith(f"hint: it can be deleted safely; what it held is fetched again: rm {cache}\n")
     cache.unlink()
     assert run_cli("snapshot", "show", "aws-beta#1", cwd=repo.path).exit_code == 0
 
@@ -256,7 +255,7 @@ def test_a_full_disk_is_one_line_and_the_store_stays_whole(ran: CommitSha, repo:
 
     assert result.returncode == 128, result.stderr
     assert result.stderr.startswith("fatal: ") and len(result.stderr.splitlines()) == 1
-    assert "full" in result.stderr or "too large" in result.stderr
+    assert "(is the disk full?); nothing was stored" in result.stderr or "too large" in result.stderr
     assert store_bytes(repo) == before
 
 

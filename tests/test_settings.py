@@ -157,7 +157,11 @@ def test_the_kosli_config_file_in_yaml_json_or_toml_with_or_without_extension(
     [
         ("ci.json", '{"org": "ci-org",}', "is not valid JSON (Expecting property name enclosed in double quotes"),
         ("ci.toml", "org = ci-org\n", "is not valid TOML (Invalid value"),
-        ("ci.yml", "org ci-org\n", "is not valid YAML (line 1: expected 'key: value', got 'org ci-org')"),
+        (
+            "ci.yml",
+            "org ci-org\n",
+            "is not valid YAML (line 1: expected 'key: value' (the line is not shown: it may hold a secret))",
+        ),
         ("ci.json", '["org"]', "does not hold settings (key: value)"),
     ],
 )

@@ -131,8 +131,8 @@ class Database:
             )
         if "readonly" in problem or "read-only" in problem or "unable to open" in problem:
             return SourceError(f"cannot write {self.path}: the repository is read-only here ({problem})")
-        if "full" in problem:
-            return SourceError(f"cannot write {self.path}: the disk is full; nothing was stored")
+        if "full" in problem or "disk I/O" in problem:
+            return SourceError(f"cannot write {self.path}: {problem} (is the disk full?); nothing was stored")
         return SourceError(f"{self.path} cannot be read as {self._kind} ({problem})", hints=self._recovery)
 
 
