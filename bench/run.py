@@ -154,7 +154,7 @@ def git(cwd: Path, *args: str) -> str:
 
 def where_baseline(repo: Path, snapshots: list[Snapshot], sha: str) -> Callable[[], None]:
     """The same answer as `git kosli where`, with one `git merge-base --is-ancestor` per snapshot."""
-    runs = [[a.provenance[0].git_commit for a in s.artifacts if a.flow == "service-ci"] for s in snapshots]
+    runs = [[p.git_commit for a in s.artifacts for p in a.provenance if p.flow == "service-ci"] for s in snapshots]
 
     def run() -> None:
         for commits in runs:

@@ -25,6 +25,7 @@ from git_kosli.errors import ExitCode, KosliError, NotARepositoryError, UsageErr
 # name -> "module:attribute"; a command's module is imported only when it runs.
 COMMANDS = {
     "bisect": "git_kosli.commands.bisect:bisect",
+    "build": "git_kosli.commands.build:build",
     "completion": "git_kosli.commands.completion:completion",
     "__complete": "git_kosli.commands.completion:complete",
     "config": "git_kosli.commands.config:config",

@@ -12,6 +12,7 @@ import click
 from git_kosli.errors import KosliError
 from git_kosli.git.config import GitConfig
 from git_kosli.git.repository import RepoPaths, discover
+from git_kosli.model import short
 
 if TYPE_CHECKING:
     from git_kosli.deployments import EnvStatus
@@ -185,6 +186,29 @@ class AppContext:
         remotes = frozenset(filter(None, map(normalize_repo_url, self.config.remote_urls())))
         return RepoMatcher(remotes=remotes, has_commit=self.history.has_commit, flow=self.settings.get("flow"))
 
+    def matcher_for(self, histories: Mapping[EnvName, Sequence[Snapshot]], *, latest_only: bool = False) -> RepoMatcher:
+        """The matcher, knowing this repository's flows from the histories.
+
+        So an artifact of those flows is this repository's even when its commit is not fetched here.
+        `latest_only`: the caller reads only the latest snapshots, so the histories are read only
+        when one of those has an artifact with a commit that is not recognised without them.
+        """
+        matcher = self.matcher
+        if latest_only:
+            latest = (a for history in histories.values() if history for a in history[-1].artifacts)
+            if all(matcher.provenance_of(a) or not any(p.git_commit for p in a.provenance) for a in latest):
+                return matcher
+        return matcher.learning(a for history in histories.values() for s in history for a in s.artifacts)
+
+    def missing_commits(
+        self, histories: Mapping[EnvName, Sequence[Snapshot]], matcher: RepoMatcher, built: Iterable[CommitSha] = ()
+    ) -> set[CommitSha]:
+        """The commits of this repository's artifacts (that ran, or `built`) that this clone lacks."""
+        ours = {
+            c for history in histories.values() for s in history for a in s.artifacts if (c := matcher.commit_of(a))
+        }
+        return {sha for sha in ours.union(built) if not self.history.has_commit(sha)}
+
     def environment_statuses(
         self, revision: CommitSha, envs: Sequence[str], *, histories: Mapping[EnvName, list[Snapshot]] | None = None
     ) -> list[EnvStatus]:
@@ -193,14 +217,28 @@ class AppContext:
         `histories`: the environments' histories, when the caller has them already.
         """
         from git_kosli.deployments import environment_statuses
+        from git_kosli.errors import GitCommandError
         from git_kosli.sources import load_histories
 
-        return environment_statuses(
-            load_histories(self.source, envs) if histories is None else histories,
-            revision=revision,
-            commit_of=self.matcher.commit_of,
-            divergences=self.history.divergences,
-        )
+        if histories is None:
+            histories = load_histories(self.source, envs)
+        matcher = self.matcher_for(histories, latest_only=True)
+        running = {matcher.commit_of(a) for history in histories.values() if history for a in history[-1].artifacts}
+        try:
+            return environment_statuses(
+                histories,
+                revision=revision,
+                commit_of=matcher.commit_of,
+                divergences=self.history.divergences,
+                missing={sha for sha in running if sha is not None and not self.history.has_commit(sha)},
+                shallow=self.paths.shallow,
+                flow_of=matcher.flow_of,
+            )
+        except GitCommandError:  # git's own words name none of what the user typed: say what failed instead
+            raise KosliError(
+                f"git could not count the commits between {short(revision)} and the commits the environments run; "
+                f"check the repository with 'git fsck'"
+            ) from None
 
     def write_notes(
         self,
@@ -209,21 +247,24 @@ class AppContext:
         *,
         only: Collection[str] = (),
     ) -> tuple[bool, int]:
-        """Write refs/notes/kosli for every commit the histories ran (only `wanted` ones when given).
+        """Write refs/notes/kosli for every commit the histories ran or a build contains (only `wanted` ones).
 
         `only`: the histories are these environments' alone, so the notes rewritten keep the lines of
         every other environment. Returns whether a notes commit was written, and how many notes were compared.
         """
-        from git_kosli.facts import builds, commit_facts, episodes_by_commit, merged_note
+        from git_kosli.facts import commit_facts, episodes_by_commit, merged_note
         from git_kosli.git.notes import NotesTree
+        from git_kosli.sources import load_builds
 
-        commit_of = self.matcher.commit_of
-        known = {sha: b for sha, b in builds(histories.values(), commit_of).items() if self.history.has_commit(sha)}
-        facts = commit_facts(self.history.ancestry(known), episodes_by_commit(histories.values(), commit_of), known)
+        matcher = self.matcher_for(histories)
+        built = load_builds(self.source, histories, matcher)
+        missing = self.missing_commits(histories, matcher, built)
+        known = {sha: build for sha, build in built.items() if sha not in missing}
+        episodes = episodes_by_commit(histories.values(), matcher.provenance_of)
         texts: Iterable[tuple[CommitSha, str]] = (
             (f.commit, f.text(full=True))
-            for f in facts
-            if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build)
+            for f in commit_facts(self.history.ancestry(known), episodes, known)
+            if (wanted is None or f.commit in wanted) and (f.episodes or f.first_build or f.build)
         )
         tree = NotesTree(self.paths)
         if only:

@@ -5,27 +5,42 @@ Pure: snapshots and commit counts come from the caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot
+from git_kosli.model import Artifact, CommitSha, Divergence, EnvName, Snapshot
 from git_kosli.ranges import Divergences
 
 
 @dataclass(frozen=True)
 class Running:
-    """One commit of this repository running in an environment, compared with the revision."""
+    """One commit of this repository running in an environment, compared with the revision.
+
+    The counts are None when the commit is not in this clone (not fetched): nothing is guessed.
+    """
 
     commit: CommitSha
     artifact: Artifact
     since: Snapshot  # the snapshot it started running in (this time)
-    behind: int  # commits the revision has that the environment lacks: what a deploy would bring
-    ahead: int  # commits running that the revision lacks
+    behind: int | None  # commits the revision has that the environment lacks: what a deploy would bring
+    ahead: int | None  # commits running that the revision lacks
+    shallow: bool = False  # this clone is shallow: a commit it lacks may still be below its boundary
+    flow: str | None = None  # this repository's flow of the artifact
 
     @property
-    def contained(self) -> bool:
-        """True when the revision contains the running commit (not, say, a hotfix from another branch)."""
-        return self.ahead == 0
+    def fetched(self) -> bool:
+        """True when the running commit is in this clone, so the counts are known."""
+        return self.ahead is not None
+
+    @property
+    def contained(self) -> bool | None:
+        """True when the revision contains the running commit (not, say, a hotfix from another branch).
+
+        A commit this clone lacks is in none of its revisions; in a shallow clone that is unknown (None).
+        """
+        if self.ahead is not None:
+            return self.ahead == 0
+        return None if self.shallow else False
 
 
 @dataclass(frozen=True)
@@ -45,13 +60,19 @@ def environment_statuses(
     revision: CommitSha,
     commit_of: Callable[[Artifact], CommitSha | None],
     divergences: Divergences,
+    missing: Collection[CommitSha] = (),
+    shallow: bool = False,
+    flow_of: Callable[[Artifact], str | None] = lambda artifact: None,
 ) -> list[EnvStatus]:
-    """Each environment's status against one revision; the counts of every running commit come from one call."""
+    """Each environment's status against one revision; the counts of every running commit come from one call.
+
+    Commits in `missing` (not in this clone) are not counted: their counts are unknown.
+    """
     running = {
         env: [(a, c) for a in history[-1].artifacts if (c := commit_of(a)) is not None] if history else []
         for env, history in histories.items()
     }
-    pairs = [(commit, revision) for found in running.values() for _, commit in found]
+    pairs = [(commit, revision) for found in running.values() for _, commit in found if commit not in missing]
     counts = divergences(pairs)
     statuses = []
     for env, history in histories.items():
@@ -68,8 +89,10 @@ def environment_statuses(
                         commit,
                         artifact,
                         running_since(history, commit, commit_of),
-                        behind=counts[(commit, revision)].new_only,
-                        ahead=counts[(commit, revision)].old_only,
+                        behind=_or_none(counts.get((commit, revision)), new_only=True),
+                        ahead=_or_none(counts.get((commit, revision)), new_only=False),
+                        shallow=shallow,
+                        flow=flow_of(artifact),
                     )
                     for artifact, commit in running[env]
                 ),
@@ -78,6 +101,12 @@ def environment_statuses(
             )
         )
     return statuses
+
+
+def _or_none(counted: Divergence | None, *, new_only: bool) -> int | None:
+    if counted is None:
+        return None
+    return counted.new_only if new_only else counted.old_only
 
 
 def running_since(
@@ -93,5 +122,5 @@ def running_since(
 
 
 def missing_deployed(statuses: Sequence[EnvStatus], blocking_envs: Sequence[str]) -> list[tuple[EnvStatus, Running]]:
-    """The running commits of the listed environments that the pushed revision does not contain."""
-    return [(s, r) for s in statuses if s.env in blocking_envs for r in s.running if not r.contained]
+    """The running commits of the listed environments that the pushed revision does not contain (known not to)."""
+    return [(s, r) for s in statuses if s.env in blocking_envs for r in s.running if r.contained is False]

@@ -1,18 +1,17 @@
-"""Where a commit is, environment by environment: running, contained, gone or never.
+"""Where a commit is, environment by environment: running, contained, gone, never, or unknown here.
 
-A commit is in a snapshot when a running artifact of this repository was built
-from it or from a descendant of it. Pure: ancestry arrives as the set of artifact
-commits that contain the commit, computed by the caller in one walk.
+A commit is in a snapshot when a running artifact of this repository was built from it or
+from a descendant of it. Pure: ancestry arrives as the set of artifact commits that contain
+the commit, computed by the caller in one walk, and the commits missing from this clone as a set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
 
-from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot
+from git_kosli.model import Artifact, CommitSha, EnvName, Provenance, Snapshot
 
 
 class Status(StrEnum):
@@ -22,6 +21,7 @@ class Status(StrEnum):
     CONTAINED = "contained"  # an artifact built from a descendant runs
     GONE = "gone"  # it was contained once, and is no longer: a rollback or removal
     NEVER = "never"
+    UNKNOWN = "unknown"  # this clone lacks a commit the answer depends on (not fetched)
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class Presence:
     env: EnvName
     status: Status
     latest: Snapshot | None
-    artifacts: tuple[Artifact, ...]  # running now and containing the commit
+    artifacts: tuple[tuple[Artifact, Provenance], ...]  # running now and containing it, with this repository's entry
     first_seen: Snapshot | None  # first snapshot that contained it
     left: Snapshot | None  # where gone: the snapshot in which it stopped being contained
+    missing: tuple[CommitSha, ...] = ()  # where unknown: the commits of this repository missing here
 
     @property
     def deployed(self) -> bool:
@@ -46,59 +47,51 @@ def locate(
     history: Sequence[Snapshot],
     env: EnvName,
     *,
-    commit_of: Callable[[Artifact], CommitSha | None],
+    entry_of: Callable[[Artifact], Provenance | None],
     containers: Collection[CommitSha],
+    missing: Collection[CommitSha] = (),
 ) -> Presence:
-    """Walk one environment's snapshots oldest first and say where the commit stands in the latest."""
+    """Walk one environment's snapshots oldest first and say where the commit stands in the latest.
+
+    A commit missing here may contain the commit or not: a snapshot running one is taken as
+    unchanged from the one before, and the answer is `unknown` unless a commit that is here
+    settles it (it runs inside one now, or it ran once and no longer does).
+    """
     first_seen: Snapshot | None = None
     left: Snapshot | None = None
     was_in = False
+    unsure: dict[CommitSha, None] = {}
+
+    def commit_of(artifact: Artifact) -> CommitSha | None:
+        entry = entry_of(artifact)
+        return entry.git_commit if entry is not None else None
+
     for snapshot in history:
-        is_in = any(commit_of(a) in containers for a in snapshot.artifacts)
+        ours = [c for a in snapshot.artifacts if (c := commit_of(a)) is not None]
+        is_in = any(c in containers for c in ours)
+        lacking = [c for c in ours if c in missing]
+        if lacking and not is_in:
+            unsure.update(dict.fromkeys(lacking))
+            continue
         if is_in and first_seen is None:
             first_seen = snapshot
         if was_in and not is_in:
             left = snapshot
         was_in = is_in
     latest = history[-1] if history else None
-    running = tuple(a for a in latest.artifacts if commit_of(a) in containers) if latest else ()
+    running = (
+        tuple((a, e) for a in latest.artifacts if (e := entry_of(a)) and e.git_commit in containers) if latest else ()
+    )
+    lacking_now = (
+        tuple(dict.fromkeys(c for a in latest.artifacts if (c := commit_of(a)) and c in missing)) if latest else ()
+    )
     if running:
-        status = Status.RUNNING if any(commit_of(a) == commit for a in running) else Status.CONTAINED
-        left = None
-    else:
-        status = Status.GONE if first_seen is not None else Status.NEVER
-    return Presence(env, status, latest, running, first_seen, left)
-
-
-def first_seen_builds(
-    histories: Mapping[EnvName, Sequence[Snapshot]], commit_of: Callable[[Artifact], CommitSha | None]
-) -> dict[CommitSha, tuple[float, Artifact]]:
-    """Each commit of this repository that ran anywhere, with when and as which artifact it first ran."""
-    first: dict[CommitSha, tuple[float, Artifact]] = {}
-    for history in histories.values():
-        for snapshot in history:
-            for artifact in snapshot.artifacts:
-                commit = commit_of(artifact)
-                if commit is not None and (commit not in first or snapshot.timestamp < first[commit][0]):
-                    first[commit] = (snapshot.timestamp, artifact)
-    return first
-
-
-class FirstBuild(NamedTuple):
-    """The build that first contained a commit never built itself."""
-
-    commit: CommitSha
-    artifact: Artifact
-
-
-def first_build(
-    commit: CommitSha, containers: Collection[CommitSha], seen: Mapping[CommitSha, tuple[float, Artifact]]
-) -> FirstBuild | None:
-    """For a commit never built itself, the build containing it that ran first; None when it was built."""
-    if commit in seen:
-        return None
-    candidates = [(seen[c][0], c) for c in containers if c in seen]
-    if not candidates:
-        return None
-    _, chosen = min(candidates)
-    return FirstBuild(chosen, seen[chosen][1])
+        status = Status.RUNNING if any(e.git_commit == commit for _, e in running) else Status.CONTAINED
+        return Presence(env, status, latest, running, first_seen, None)
+    if lacking_now:
+        return Presence(env, Status.UNKNOWN, latest, (), first_seen, None, lacking_now)
+    if first_seen is not None:
+        return Presence(env, Status.GONE, latest, (), first_seen, left)
+    if unsure:
+        return Presence(env, Status.UNKNOWN, latest, (), None, None, tuple(unsure))
+    return Presence(env, Status.NEVER, latest, (), None, None)

@@ -48,6 +48,12 @@ def matching(text: str, artifacts: Iterable[Artifact]) -> list[Artifact]:
     return list(found.values())
 
 
+def _flows(artifact: Artifact) -> str:
+    """Every flow an artifact was reported to, by name (Kosli lists them in no meaningful order)."""
+    flows = sorted({p.flow for p in artifact.provenance if p.flow})
+    return f"flow{'s' if len(flows) > 1 else ''} {', '.join(flows)}" if flows else "no provenance"
+
+
 class Resolved(NamedTuple):
     """The artifact an input named, and the commit this repository built it from."""
 
@@ -75,7 +81,7 @@ def resolve(
         )
     ours = [(a, c) for a in found if (c := commit_of(a)) is not None]
     if not ours:
-        names = ", ".join(f"{a.display_name} ({'no provenance' if a.rogue else f'flow {a.flow}'})" for a in found)
+        names = ", ".join(f"{a.display_name} ({_flows(a)})" for a in found)
         raise UnknownRevisionError(f"'{text}' names {names}: not built from this repository")
     commits = {c for _, c in ours}
     if len(commits) > 1:

@@ -48,6 +48,11 @@ def short(sha: str) -> str:
     return sha[:7]
 
 
+def display_name(name: str) -> str:
+    """An artifact's name without registry and digest: `runner:6a29198` for `123.dkr.ecr…/runner:6a29198@sha256:…`."""
+    return name.split("@sha256:")[0].rsplit("/", 1)[-1] or name
+
+
 class Divergence(NamedTuple):
     """How two commits OLD and NEW differ: the commits only OLD has, and those only NEW has."""
 
@@ -56,18 +61,23 @@ class Divergence(NamedTuple):
 
 
 class Provenance(NamedTuple):
-    """One flow an artifact was reported to, with the commit that flow says built it."""
+    """One flow an artifact was reported to, with the commit that flow says built it.
+
+    `previous_fingerprint` is Kosli's own word (`deployment_diff`) on the artifact this one followed in the flow.
+    """
 
     flow: str
     git_commit: CommitSha | None
     commit_url: str | None = None
+    previous_fingerprint: str | None = None
 
 
 class Artifact(NamedTuple):
     """An artifact running in a snapshot.
 
-    `provenance` lists every flow the fingerprint was reported to; Kosli puts the
-    primary flow first. An empty tuple means no provenance: a rogue artifact.
+    `provenance` lists every flow the fingerprint was reported to (CI, promotion, scans), in
+    whatever order Kosli lists them: nothing may depend on that order (`pairing` says which entry
+    is this repository's). An empty tuple means no provenance: a rogue artifact.
     """
 
     name: str
@@ -78,11 +88,6 @@ class Artifact(NamedTuple):
     started_at: float | None = None
 
     @property
-    def flow(self) -> str | None:
-        """The primary flow's name, or None for an artifact without provenance."""
-        return self.provenance[0].flow if self.provenance else None
-
-    @property
     def rogue(self) -> bool:
         """True when no flow ever reported this fingerprint."""
         return not any(p.git_commit or p.flow for p in self.provenance)
@@ -90,12 +95,28 @@ class Artifact(NamedTuple):
     @property
     def display_name(self) -> str:
         """The name without registry and digest: `runner:6a29198` for `123.dkr.ecr…/runner:6a29198@sha256:…`."""
-        return self.name.split("@sha256:")[0].rsplit("/", 1)[-1] or self.name
+        return display_name(self.name)
 
     @property
-    def key(self) -> str:
-        """What pairs this artifact with its predecessor in another snapshot: flow, else name."""
-        return self.flow or self.name
+    def image(self) -> str:
+        """The name without tag or digest: `123.dkr.ecr…/runner` for `123.dkr.ecr…/runner:6a29198@sha256:…`.
+
+        What stays the same from one build of a service to the next (a registry port is kept).
+        """
+        bare = self.name.split("@", 1)[0]
+        head, slash, last = bare.rpartition("/")
+        return f"{head}{slash}{last.split(':', 1)[0]}" or self.name
+
+
+class FlowArtifact(NamedTuple):
+    """One build as its flow lists it, deployed or not (`GET /artifacts/{org}?flow_name=…`, `build record`)."""
+
+    flow: str
+    name: str
+    fingerprint: Fingerprint
+    git_commit: CommitSha | None
+    commit_url: str | None = None
+    created_at: float | None = None  # when the flow recorded it
 
 
 @dataclass(frozen=True, order=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
+from git_kosli.errors import UsageError
+from git_kosli.model import Fingerprint, clean_text, is_fingerprint
 from git_kosli.snapshot_expr import SnapshotExpr, parse
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -36,3 +39,37 @@ def env_option(command: _F) -> _F:
     return click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")(
         command
     )
+
+
+_ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")
+
+
+class ArtifactSpec(NamedTuple):
+    """`NAME=FINGERPRINT[@COMMIT]` as `snapshot record --artifact` and `build record` take it."""
+
+    name: str
+    fingerprint: Fingerprint
+    commitish: str | None
+
+    @property
+    def default_flow(self) -> str:
+        """The flow when none is named: the name before ':' or '@' (`runner` for `runner:1.2`)."""
+        return re.split(r"[:@]", self.name)[0]
+
+
+def artifact_spec(option: str, spec: str, flow: str | None = None) -> ArtifactSpec:
+    """Parse `NAME=FINGERPRINT[@COMMIT]` (reported to `flow`); `option` names the option in the error.
+
+    Raises:
+        UsageError: the form is wrong, a name or the flow holds control characters, or the
+            fingerprint is not a SHA-256.
+    """
+    match = _ARTIFACT_SPEC.match(spec)
+    if not match:
+        raise UsageError(f"invalid {option} '{clean_text(spec)}': expected NAME=FINGERPRINT[@COMMIT]")
+    if clean_text(match["name"]) != match["name"] or clean_text(flow or "") != (flow or ""):
+        raise UsageError(f"invalid {option} '{clean_text(spec)}': a name or flow cannot hold control characters")
+    fingerprint = match["fingerprint"].lower()
+    if not is_fingerprint(fingerprint):
+        raise UsageError(f"invalid {option} '{spec}': the fingerprint must be 64 hex digits (a SHA-256)")
+    return ArtifactSpec(match["name"], Fingerprint(fingerprint), match["commit"])

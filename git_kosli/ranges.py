@@ -22,7 +22,8 @@ class Relation(StrEnum):
     DIVERGED = "diverged"
     ADDED = "added"
     REMOVED = "removed"
-    OTHER_REPO = "other-repo"  # built from commits not in this repository
+    OTHER_REPO = "other-repo"  # built from another repository
+    UNKNOWN = "unknown"  # built from this repository, from a commit this clone lacks (not fetched)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Related:
     right_commit: CommitSha | None
     ahead: int = 0
     behind: int = 0
+    missing: tuple[CommitSha, ...] = ()  # this repository's commits of the pair that this clone lacks
 
     @property
     def artifact(self) -> Artifact:
@@ -77,12 +79,13 @@ def _settled(change: ArtifactChange, matcher: RepoMatcher) -> Related | tuple[Co
         return Related(change, Relation.REMOVED, _ours(matcher, change.old), None)
     assert change.old is not None and change.new is not None
     left, right = matcher.commits_of_pair(change.old, change.new)
-    if change.change is Change.UNCHANGED:
+    if change.change is Change.UNCHANGED or (left is not None and left == right):
         return Related(change, Relation.SAME, left, right)
-    if left is None or right is None or not (matcher.has_commit(left) and matcher.has_commit(right)):
+    if left is None or right is None:
         return Related(change, Relation.OTHER_REPO, left, right)
-    if left == right:
-        return Related(change, Relation.SAME, left, right)
+    missing = _missing(matcher, left, right)
+    if missing:
+        return Related(change, Relation.UNKNOWN, left, right, missing=missing)
     return left, right
 
 
@@ -90,6 +93,10 @@ def _counted(change: ArtifactChange, left: CommitSha, right: CommitSha, counts: 
     ahead, behind = counts.new_only, counts.old_only
     relation = Relation.DIVERGED if ahead and behind else Relation.AHEAD if ahead else Relation.BEHIND
     return Related(change, relation, left, right, ahead, behind)
+
+
+def _missing(matcher: RepoMatcher, *commits: CommitSha) -> tuple[CommitSha, ...]:
+    return tuple(c for c in dict.fromkeys(commits) if not matcher.has_commit(c))
 
 
 def _ours(matcher: RepoMatcher, artifact: Artifact | None) -> CommitSha | None:

@@ -1,7 +1,7 @@
 """What ran where, when: an environment's history as runs of snapshots, for pictures of it. Pure.
 
 A run is an unbroken stretch of snapshots in which one artifact of this repository (one flow,
-or one name for an artifact without a flow) ran one commit. Flagged artifacts of any repository
+that of its provenance entry) ran one commit. Flagged artifacts of any repository
 (rogue: no provenance; non-compliant) are stretches too, so a picture can mark them.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from git_kosli.model import Artifact, CommitSha, EnvName, Snapshot
+from git_kosli.model import Artifact, CommitSha, EnvName, Provenance, Snapshot
 
 
 class Run(NamedTuple):
     """One commit of one of this repository's artifacts running through consecutive snapshots."""
 
     env: EnvName
-    key: str  # the artifact's flow (its name without one): runs of one key replace each other
+    key: str  # the flow of this repository's entry: runs of one key replace each other
     artifact: Artifact  # as it started
     commit: CommitSha
     first: Snapshot
@@ -43,17 +43,20 @@ class Flagged(NamedTuple):
     kind: str  # "rogue" or "non-compliant"
 
 
-def runs(history: Sequence[Snapshot], commit_of: Callable[[Artifact], CommitSha | None]) -> list[Run]:
-    """The runs of an environment's snapshots (oldest first), in the order they started."""
+def runs(history: Sequence[Snapshot], entry_of: Callable[[Artifact], Provenance | None]) -> list[Run]:
+    """The runs of an environment's snapshots (oldest first), in the order they started.
+
+    `entry_of` gives this repository's provenance entry of an artifact: its flow keys the run.
+    """
     done: list[Run] = []
     open_runs: dict[str, Run] = {}
     last_commit: dict[str, CommitSha] = {}
     for snapshot in history:
         here: dict[str, tuple[Artifact, CommitSha]] = {}
         for artifact in snapshot.artifacts:
-            commit = commit_of(artifact)
-            if commit is not None:
-                here.setdefault(artifact.key, (artifact, commit))
+            entry = entry_of(artifact)
+            if entry is not None and entry.git_commit is not None:
+                here.setdefault(entry.flow, (artifact, entry.git_commit))
         for key, ended in list(open_runs.items()):
             if key not in here or here[key][1] != ended.commit:
                 done.append(ended._replace(end=snapshot.timestamp))

@@ -25,20 +25,33 @@ class Choice:
 def best_built(
     remaining: Sequence[str], parents: Callable[[str], Sequence[str]], built: Collection[str], *, bad: str
 ) -> Choice | None:
-    """The built commit among `remaining` (children first, as git lists them) that best halves them.
+    """The built commit among `remaining` (in git's order) that best halves them.
 
     `bad` is already known bad and never proposed. None when no built commit is left to test.
+    Ties go to the first in `remaining`'s order. That order need not be topological: plain
+    `git rev-list` orders by commit date, and a commit dated before its parent (a rebase, a
+    wrong clock) comes after it; each commit's ancestors are counted over its parents anyway.
     """
     testable = [c for c in remaining if c in built and c != bad]
     if not testable:
         return None
     index = {sha: i for i, sha in enumerate(remaining)}
+    inside = {sha: [p for p in parents(sha) if p in index] for sha in remaining}
     reach: dict[str, int] = {}
-    for sha in reversed(remaining):  # parents before children
-        bits = 1 << index[sha]
-        for parent in parents(sha):
-            bits |= reach.get(parent, 0)
-        reach[sha] = bits
+    for start in remaining:  # depth first, parents before children, whatever the listing's order
+        stack = [(start, False)]
+        while stack:
+            sha, ready = stack.pop()
+            if sha in reach:
+                continue
+            if not ready:
+                stack.append((sha, True))
+                stack.extend((p, False) for p in inside[sha] if p not in reach)
+                continue
+            bits = 1 << index[sha]
+            for parent in inside[sha]:
+                bits |= reach[parent]
+            reach[sha] = bits
     total = len(remaining)
     best: Choice | None = None
     for sha in testable:

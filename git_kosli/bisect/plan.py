@@ -9,16 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import NamedTuple
 
 from git_kosli.bisect.state import BisectState, BuildRecord, Phase
 from git_kosli.errors import BisectRefusedError
-from git_kosli.facts import Build, CommitFacts, builds, commit_facts, episodes_by_commit
+from git_kosli.facts import Build, CommitFacts, commit_facts, episodes_by_commit
 from git_kosli.git.history import GitHistory, RangeLog
 from git_kosli.model import CommitSha, EnvName, Snapshot, short
 from git_kosli.pairing import ArtifactChange, Change, RepoMatcher, diff_snapshots
 from git_kosli.snapshot_expr import SnapshotExpr
-from git_kosli.sources import Source, load_histories
+from git_kosli.sources import Source, load_builds, load_histories
 
 
 class RepoChange(NamedTuple):
@@ -48,7 +49,7 @@ class BisectPlan:
     target: RepoChange
     other_changes: tuple[RepoChange, ...]
     facts: tuple[CommitFacts, ...]  # one per candidate commit, children first
-    builds: Mapping[CommitSha, Build]  # the candidates and ends that produced an artifact seen running
+    builds: Mapping[CommitSha, Build]  # the candidates and ends that produced an artifact, deployed or not
     subjects: Callable[[], Mapping[CommitSha, str]]  # still being read by git while the bisect starts
 
     @property
@@ -85,7 +86,7 @@ class BisectPlan:
 def classify_changes(old: Snapshot, new: Snapshot, matcher: RepoMatcher) -> list[RepoChange]:
     """Every artifact that started, exited or changed, with its commits in this repository."""
     changes = []
-    for change in diff_snapshots(old=old, new=new):
+    for change in diff_snapshots(old=old, new=new, ours=matcher.flow_of):
         if change.change is Change.UNCHANGED:
             continue
         if change.old is not None and change.new is not None:
@@ -182,14 +183,37 @@ def _refuse_unordered(target: RepoChange, history: GitHistory, *, old: Snapshot,
 
 def annotate(
     listing: RangeLog,
+    history: GitHistory,
+    ends: tuple[CommitSha, CommitSha],
     histories: Mapping[EnvName, list[Snapshot]],
     known: Mapping[CommitSha, Build],
     matcher: RepoMatcher,
+    *,
+    whole_range: bool = False,
 ) -> list[CommitFacts]:
-    """Deployment facts for the commits of a range (children first), from every environment's history."""
-    episodes = episodes_by_commit(histories.values(), matcher.commit_of)
-    parents = listing.parents()  # waits for git, which listed the range while the episodes were worked out
-    return list(commit_facts(parents.items(), episodes, known))
+    """Deployment facts for the candidates of a range (children first, as git lists them).
+
+    The first build of a candidate may be a build outside the range (a branch built from it and
+    not merged by NEW): such builds, when created before NEW's, are walked down to the range too.
+    `whole_range` (paths or --first-parent limit git's listing) walks all of the range for the facts.
+    """
+    good, bad = ends
+    episodes = episodes_by_commit(histories.values(), matcher.provenance_of)
+    candidates = listing.parents()  # waits for git, which listed the range while the episodes were worked out
+    latest = known[bad].created_at if bad in known else float("inf")
+    early = [sha for sha, b in known.items() if b.created_at <= latest and sha not in candidates and sha != good]
+    if all(candidates.values()):  # no root commit in the range: nothing in it is older than its boundary
+        boundary = {p for parents in candidates.values() for p in parents if p not in candidates}
+        early = [CommitSha(sha) for sha in history.above(early, boundary)]
+    if not early and not whole_range:
+        return list(commit_facts(candidates.items(), episodes, known))
+    walked = (
+        history.ancestry([bad, *early, f"^{good}"])
+        if whole_range
+        else chain(history.ancestry([*early, f"^{good}", f"^{bad}"]), candidates.items())
+    )
+    facts = {f.commit: f for f in commit_facts(walked, episodes, known)}
+    return [facts[sha] for sha in candidates]
 
 
 class BisectEnds(NamedTuple):
@@ -201,6 +225,8 @@ class BisectEnds(NamedTuple):
     other_changes: tuple[RepoChange, ...]
     listing: RangeLog  # of the range, still being made by git
     histories: Mapping[EnvName, list[Snapshot]]
+    builds: Mapping[CommitSha, Build]  # every build of this repository, deployed or not
+    matcher: RepoMatcher  # knowing this repository's flows from the histories
 
 
 def bisect_ends(
@@ -224,21 +250,37 @@ def bisect_ends(
     """
     old, new = source.resolve_all([old_expr, new_expr])
     changes = classify_changes(old, new, matcher)
-    target = choose_target(changes, artifact, old=old, new=new)
+    histories: dict[EnvName, list[Snapshot]] | None = None
+    try:
+        target = choose_target(changes, artifact, old=old, new=new)
+    except BisectRefusedError:  # perhaps neither commit is fetched here: the histories tell this repository's flows
+        histories = load_histories(source, [])
+        learned = matcher.learning(a for h in histories.values() for s in h for a in s.artifacts)
+        if learned is matcher:
+            raise
+        matcher, changes = learned, classify_changes(old, new, learned)
+        target = choose_target(changes, artifact, old=old, new=new)
     confirm = require_bisectable(target, history, old=old, new=new)
     good, bad = target.commits()
     listing = history.log_range(include=bad, exclude=good, first_parent=first_parent, pathspec=pathspec)
-    histories = load_histories(source, [])  # while git lists the range and says whether NEW descends from OLD
+    if histories is None:  # while git lists the range and says whether NEW descends from OLD
+        histories = load_histories(source, [])
+    matcher = matcher.learning(a for h in histories.values() for s in h for a in s.artifacts)
+    builds = load_builds(source, histories, matcher)
     confirm()
     others = tuple(c for c in changes if c is not target)
-    return BisectEnds(old, new, target, others, listing, histories)
+    return BisectEnds(old, new, target, others, listing, histories, builds, matcher)
 
 
-def plan_bisect(ends: BisectEnds, matcher: RepoMatcher) -> BisectPlan:
-    """The candidates, each with its deployments, worked out in memory (and waiting for git's listing)."""
-    known = builds(ends.histories.values(), matcher.commit_of)
-    facts = annotate(ends.listing, ends.histories, known, matcher)
-    in_range = {*(f.commit for f in facts), ends.target.commits()[0]}
+def plan_bisect(ends: BisectEnds, history: GitHistory, *, whole_range: bool = False) -> BisectPlan:
+    """The candidates, each with its deployments, worked out in memory (and waiting for git's listing).
+
+    `whole_range`: paths or --first-parent limit git's listing, so the facts are worked out over all of the range.
+    """
+    known = {sha: b for sha, b in ends.builds.items() if history.has_commit(sha)}
+    commits = ends.target.commits()
+    facts = annotate(ends.listing, history, commits, ends.histories, known, ends.matcher, whole_range=whole_range)
+    in_range = {*(f.commit for f in facts), commits[0]}
     return BisectPlan(
         old=ends.old,
         new=ends.new,

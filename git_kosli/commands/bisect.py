@@ -110,7 +110,7 @@ def start(
         pathspec=pathspec,
     )
     try:  # plan, compare the notes and lay out the table while git checks out; write only once it has started
-        plan = plan_bisect(ends, app.matcher)
+        plan = plan_bisect(ends, app.history, whole_range=first_parent or bool(pathspec))
         notes = NotesTree(app.paths).compare((f.commit, f.text(full=True)) for f in plan.facts)
         shown = bisect_json(plan) if as_json else bisect_text(plan) + "\n"
     except BaseException:

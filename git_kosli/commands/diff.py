@@ -20,15 +20,18 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
     """Pair the artifacts of two snapshots by flow and say how their commits relate.
 
     Relations: same, ahead (SNAP2 has commits SNAP1 lacks), behind (a rollback within one
-    environment), diverged, added, removed, other-repo. Exits 1 when there is a difference,
-    as `git diff --exit-code` does.
+    environment), diverged, added, removed, other-repo, and not fetched (unknown in JSON: this
+    repository's commit is not in this clone). Exits 1 when there is a difference, as
+    `git diff --exit-code` does.
     """
     from git_kosli.pairing import diff_snapshots
     from git_kosli.ranges import Relation, relate_all
     from git_kosli.views.diff import diff_json, diff_text
 
     old, new = app.source.resolve_all([left, right])
-    related = relate_all(diff_snapshots(old=old, new=new), app.matcher, app.history.divergences)
+    related = relate_all(
+        diff_snapshots(old=old, new=new, ours=app.matcher.flow_of), app.matcher, app.history.divergences
+    )
     if as_json:
         click.echo(diff_json(old, new, related))
     else:
@@ -42,5 +45,6 @@ def diff(app: AppContext, left: SnapshotExpr, right: SnapshotExpr, with_log: boo
                 for i, r in enumerate(related)
                 if (r.ahead or r.behind) and r.left_commit and r.right_commit
             }
-        app.show(diff_text(old, new, related, same_env=old.env == new.env, logs=logs), long=with_log)
+        shown = diff_text(old, new, related, same_env=old.env == new.env, logs=logs, shallow=app.paths.shallow)
+        app.show(shown, long=with_log)
     return ExitCode.OK if all(r.relation is Relation.SAME for r in related) else ExitCode.NO

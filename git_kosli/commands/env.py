@@ -28,4 +28,4 @@ def env(app: AppContext, as_json: bool) -> None:
     if as_json:
         click.echo(env_json(head, statuses, types))
     else:
-        app.show(env_text(statuses, types))
+        app.show(env_text(statuses, types, shallow=app.paths.shallow))

@@ -32,7 +32,8 @@ def fetch(app: AppContext, envs: tuple[str, ...], quiet: bool) -> None:
     from git_kosli.views.notes import notes_line
 
     histories = load_histories(app.source, envs)
-    found, refused = slots(histories, commit_of=app.matcher.commit_of, has_commit=app.history.has_commit)
+    matcher = app.matcher_for(histories)
+    found, refused = slots(histories, commit_of=matcher.commit_of, has_commit=app.history.has_commit)
     changes = ref_changes(read_refs(app.paths, REF_PREFIX), found, envs=set(envs) if envs else None)
     delete_refs(app.paths, changes.deletions)
     write_refs(app.paths, [RefWrite(s.ref, s.commit, old, s.message, s.since.timestamp) for s, old in changes.writes])

@@ -32,9 +32,12 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
     """
     from git_kosli.pairing import Change, diff_snapshots
     from git_kosli.ranges import relate_all
+    from git_kosli.views.diff import missing_commits
     from git_kosli.views.log import entry_text, log_json
+    from git_kosli.views.text import fetch_hint
 
     history = app.source.history(EnvName(env))
+    matcher = app.matcher_for({EnvName(env): history})
     first, last = _interval(interval, env=env, latest=history[-1].index if history else 0)
     shown: list[tuple[Snapshot, int]] = []  # each snapshot shown, and where its changes start in `changes`
     changes: list[ArtifactChange] = []
@@ -42,23 +45,25 @@ def log(app: AppContext, env: str, interval: str | None, as_json: bool) -> None:
         if not first <= snapshot.index <= last:
             continue
         before = history[position - 1] if position else None
-        changed = diff_snapshots(old=before, new=snapshot) if before else _all_started(snapshot)
+        changed = diff_snapshots(old=before or _nothing(snapshot), new=snapshot, ours=matcher.flow_of)
         shown.append((snapshot, len(changes)))
         changes += [c for c in changed if c.change is not Change.UNCHANGED]
-    related = relate_all(changes, app.matcher, app.history.divergences)  # every snapshot's counts at once
+    related = relate_all(changes, matcher, app.history.divergences)  # every snapshot's counts at once
     ends = [start for _, start in shown[1:]] + [len(changes)] * bool(shown)
     entries = [(snapshot, related[start:end]) for (snapshot, start), end in zip(shown, ends, strict=True)]
     entries.reverse()
     if as_json:
         click.echo(log_json(env, entries))
     else:
-        app.show("\n".join(entry_text(s, r) for s, r in entries), long=True)
+        hint = fetch_hint(missing_commits(related), shallow=app.paths.shallow)
+        app.show("\n".join([*(entry_text(s, r) for s, r in entries), *(["", hint] if hint else [])]), long=True)
 
 
-def _all_started(snapshot: Snapshot) -> list[ArtifactChange]:
-    from git_kosli.pairing import ArtifactChange, Change
+def _nothing(snapshot: Snapshot) -> Snapshot:
+    """What ran before an environment's first snapshot: nothing, so everything in it started."""
+    from git_kosli.model import Snapshot, SnapshotRef
 
-    return [ArtifactChange(Change.STARTED, None, a) for a in snapshot.artifacts]
+    return Snapshot(SnapshotRef(snapshot.env, 0), snapshot.timestamp)
 
 
 def _interval(text: str | None, *, env: str, latest: int) -> tuple[int, int]:

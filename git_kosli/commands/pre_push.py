@@ -106,18 +106,19 @@ def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
                 continue  # pre-commit named a ref that is not here; nothing to say about it
             statuses = app.environment_statuses(commit, [], histories=histories)
             name = ref.remote_ref.removeprefix("refs/heads/") or ref.local_ref
-            lines += push_lines(statuses, name)
+            lines += push_lines(statuses, name, shallow=app.paths.shallow)
             if block:
                 for s, r in missing_deployed(statuses, blocking_envs):
                     blocked = True
+                    fetched = "" if r.fetched else " (not fetched here, so in none of its commits)"
                     lines.append(
-                        f"kosli: refusing to push {name}: it does not contain {short(r.commit)}, which runs "
-                        f"in {s.env} (kosli.prePush.block=missing-deployed)"
+                        f"kosli: refusing to push {name}: it does not contain {short(r.commit)}{fetched}, which "
+                        f"runs in {s.env} (kosli.prePush.block=missing-deployed)"
                     )
         outcome.blocked = blocked
         outcome.lines = lines
-    except Exception:  # a hook must fail open: any error means "unknown", never a blocked push
-        outcome.lines = [OFFLINE]
+    except Exception as error:  # a hook must fail open: any error means "unknown", never a blocked push
+        outcome.lines = [f"kosli: status unknown ({_why(error)})"]
 
 
 def _blocking(app: AppContext) -> tuple[bool, list[str], list[str]]:
@@ -146,3 +147,14 @@ def _unknown(named: list[str], known: list[str]) -> list[str]:
         for env in dict.fromkeys(named)
         if env not in known
     ]
+
+
+def _why(error: Exception) -> str:
+    """Why the status is unknown, in our words: never git's own error text, never a traceback."""
+    from git_kosli.errors import ApiError, GitCommandError, KosliError, OfflineError
+
+    if isinstance(error, GitCommandError):
+        return "git could not answer; 'git kosli status' says more"
+    if isinstance(error, KosliError) and not isinstance(error, ApiError | OfflineError):
+        return error.message
+    return "offline"

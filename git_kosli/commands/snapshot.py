@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -10,26 +9,19 @@ import click
 
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import SourceError, UnknownRevisionError, UsageError
-from git_kosli.model import (
-    Artifact,
-    EnvName,
-    Fingerprint,
-    Provenance,
-    Snapshot,
-    SnapshotRef,
-    clean_text,
-    is_fingerprint,
-)
-from git_kosli.params import SNAPSHOT, json_option
+from git_kosli.model import Artifact, EnvName, Provenance, Snapshot, SnapshotRef, clean_text
+from git_kosli.params import SNAPSHOT, artifact_spec, json_option
 from git_kosli.snapshot_expr import SnapshotExpr, is_env_name
 
-_ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")
 
-
-def _env_name(ctx: click.Context, param: click.Parameter, value: str) -> EnvName:
+def _env(value: str) -> EnvName:
     if not is_env_name(value):
         raise UsageError(f"invalid environment name '{clean_text(value)}': use letters, digits, '.', '-' and '_'")
     return EnvName(value)
+
+
+def _env_name(ctx: click.Context, param: click.Parameter, value: str) -> EnvName:
+    return _env(value)
 
 
 @click.group()
@@ -38,22 +30,42 @@ def snapshot() -> None:
 
 
 @snapshot.command("import")
-@click.argument("env", callback=_env_name)
-@click.argument("file", type=click.File("rb"))
+@click.argument("names", nargs=-1, required=True, metavar="[ENV] FILE")
+@click.option("--flow", help="The flow of an artifact listing whose items do not name it.")
+@click.pass_context
 @pass_app
-def import_(app: AppContext, env: EnvName, file: Any) -> None:
-    """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list); FILE may be -.
+def import_(app: AppContext, ctx: click.Context, names: tuple[str, ...], flow: str | None) -> None:
+    """Import what `kosli get snapshot ENV#N --output json` prints (one snapshot or a list) into ENV.
 
-    All of it or nothing: a document with anything wrong in it (not UTF-8 JSON, a number that is
-    not one, a snapshot without its number) is refused, naming the file, and the store is left as it was.
+    Without ENV, FILE is what `kosli list artifacts --flow FLOW --output json` prints: the flow's
+    builds, deployed or not. FILE may be -. All of it or nothing: a document with anything wrong
+    in it (not UTF-8 JSON, a number that is not one, a snapshot without its number) is refused,
+    naming the file, and the store is left as it was.
     """
-    from git_kosli.sources.kosli.json import loads_strict, snapshot_from_json
+    from git_kosli.sources.kosli.json import is_artifact_listing, loads_strict
 
+    if len(names) > 2:
+        raise UsageError(f"too many arguments: {clean_text(' '.join(names[2:]))} (expected [ENV] FILE)")
+    env = _env(names[0]) if len(names) == 2 else None
+    file = click.File("rb").convert(names[-1], None, ctx)
     name = clean_text(str(getattr(file, "name", "<stdin>")))
     try:
         document = loads_strict(file.read())
     except ValueError as error:
         raise SourceError(f"{name}: not valid JSON ({error})") from None
+    if is_artifact_listing(document):
+        if env is not None:
+            raise UsageError(f"{name} lists a flow's artifacts, not snapshots: import it without ENV")
+        _import_builds(app, name, document, flow)
+        return
+    if env is None:
+        raise UsageError(f"{name} is not an artifact listing: name the environment (snapshot import ENV FILE)")
+    _import_snapshots(app, name, env, document)
+
+
+def _import_snapshots(app: AppContext, name: str, env: EnvName, document: Any) -> None:
+    from git_kosli.sources.kosli.json import snapshot_from_json
+
     items = document if isinstance(document, list) else [document]
     try:
         snapshots = [snapshot_from_json(item, env) for item in items]
@@ -63,6 +75,22 @@ def import_(app: AppContext, env: EnvName, file: Any) -> None:
     added = app.store(create=True).put_snapshots(snapshots, env_type=env_type)
     for snap in snapshots:
         click.echo(f"{'imported' if snap.ref in added else 'unchanged'} {snap.ref} ({len(snap.artifacts)} running)")
+
+
+def _import_builds(app: AppContext, name: str, document: list[Any], flow: str | None) -> None:
+    from git_kosli.sources.kosli.json import build_from_listing
+
+    if flow is not None and clean_text(flow) != flow:
+        raise UsageError(f"invalid --flow '{clean_text(flow)}': a flow cannot hold control characters")
+    try:
+        builds = [build_from_listing(item, flow) for item in document]
+    except SourceError as error:
+        raise SourceError(f"{name}: {error.message}") from None
+    changed = app.store(create=True).put_builds(builds)
+    for listed in sorted({b.flow for b in builds}):
+        count = sum(b.flow == listed for b in builds)
+        new = sum(b.flow == listed for b in changed)
+        click.echo(f"imported {new} of {count} build{'s' if count != 1 else ''} of flow {listed}")
 
 
 @snapshot.command("record")
@@ -92,22 +120,15 @@ def record(app: AppContext, env: EnvName, specs: tuple[str, ...], flow: str | No
     click.echo(f"recorded {snap.ref} ({len(artifacts)} running)")
 
 
-def _parse_artifact(app: AppContext, spec: str, flow: str | None) -> Artifact:
-    match = _ARTIFACT_SPEC.match(spec)
-    if not match:
-        raise UsageError(f"invalid --artifact '{spec}': expected NAME=FINGERPRINT[@COMMIT]")
-    name, fingerprint, commitish = match["name"], match["fingerprint"].lower(), match["commit"]
-    if clean_text(name) != name or clean_text(flow or "") != (flow or ""):
-        raise UsageError(f"invalid --artifact '{clean_text(spec)}': a name or flow cannot hold control characters")
-    if not is_fingerprint(fingerprint):
-        raise UsageError(f"invalid --artifact '{spec}': the fingerprint must be 64 hex digits (a SHA-256)")
+def _parse_artifact(app: AppContext, text: str, flow: str | None) -> Artifact:
+    spec = artifact_spec("--artifact", text, flow)
     provenance: tuple[Provenance, ...] = ()
-    if commitish is not None:
-        commit = app.history.resolve_or_none(commitish)
+    if spec.commitish is not None:
+        commit = app.history.resolve_or_none(spec.commitish)
         if commit is None:
-            raise UnknownRevisionError(f"--artifact '{spec}': '{commitish}' is not a commit in this repository")
-        provenance = (Provenance(flow=flow or re.split(r"[:@]", name)[0], git_commit=commit),)
-    return Artifact(name=name, fingerprint=Fingerprint(fingerprint), provenance=provenance)
+            raise UnknownRevisionError(f"--artifact '{text}': '{spec.commitish}' is not a commit in this repository")
+        provenance = (Provenance(flow=flow or spec.default_flow, git_commit=commit),)
+    return Artifact(name=spec.name, fingerprint=spec.fingerprint, provenance=provenance)
 
 
 def _same_running(old: tuple[Artifact, ...], new: tuple[Artifact, ...]) -> bool:
@@ -135,10 +156,12 @@ def list_(app: AppContext, env: EnvName, as_json: bool) -> None:
 @pass_app
 def show(app: AppContext, expr: SnapshotExpr, as_json: bool) -> None:
     """Show what ran in one snapshot (ENV, ENV#N, ENV~N, ENV@{...})."""
+    from git_kosli.pairing import flows_to_show
     from git_kosli.views.snapshot import show_json, show_text
 
     snap = app.source.resolve(expr)
+    flows = flows_to_show(snap, app.matcher.flow_of)
     if as_json:
-        click.echo(show_json(snap))
+        click.echo(show_json(snap, flows))
     else:
-        app.show(show_text(snap))
+        app.show(show_text(snap, flows))

@@ -35,4 +35,4 @@ def status(app: AppContext, revision: str, envs: tuple[str, ...], as_json: bool)
         for hint in GET_SNAPSHOTS:
             click.echo(f"hint: {hint}", err=True)
     else:
-        app.show(status_table(statuses, revision))
+        app.show(status_table(statuses, revision, shallow=app.paths.shallow))

@@ -49,8 +49,9 @@ def timeline(
     start = parse_time(since, now).timestamp() if since else None
     moments = [_mark(text, now) for text in marks]
     histories = load_histories(app.source, envs)
-    require_this_repository(histories, app.matcher)
-    lanes = {env: runs(history, app.matcher.commit_of) for env, history in histories.items()}
+    matcher = app.matcher_for(histories)
+    require_this_repository(histories, matcher)
+    lanes = {env: runs(history, matcher.provenance_of) for env, history in histories.items()}
     flags = {env: flagged(history) for env, history in histories.items()}
     here = app.history.has_commit
     every = [run for lane in lanes.values() for run in lane]

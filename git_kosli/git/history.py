@@ -201,6 +201,26 @@ class GitHistory:
             sha, *parents = line.split(" ")
             yield CommitSha(sha), tuple(parents)
 
+    def above(self, shas: Iterable[str], floor: Iterable[str]) -> list[str]:
+        """The commits of `shas` that may descend from a commit above `floor`: by generation number, a cheap filter.
+
+        A commit whose generation is not above the lowest of `floor`'s cannot descend from anything
+        above it. Without generation numbers (no commit-graph, a shallow clone, a commit newer than
+        the graph) a commit is kept: the filter may keep too much, never drop too much.
+        """
+        graph = self._graph
+        wanted = list(shas)
+        rows = [graph.position(sha) for sha in floor] if graph is not None and not self._shallow else [None]
+        if graph is None or not rows or None in rows:
+            return wanted
+        lowest = min(graph.record(row)[1] for row in rows if row is not None)
+        kept = []
+        for sha in wanted:
+            row = graph.position(sha)
+            if row is None or graph.record(row)[1] > lowest:
+                kept.append(sha)
+        return kept
+
     def parents(self, sha: str) -> list[str]:
         """The commit's parents (none beyond a shallow boundary)."""
         return [self._sha(parent) for parent in self._record(self._node(sha))[0]]

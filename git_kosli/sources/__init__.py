@@ -5,12 +5,16 @@ The embedded store (`store.py`) and a Kosli org (`kosli/`) both answer it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from git_kosli.model import EnvName, Snapshot
+from git_kosli.model import CommitSha, EnvName, FlowArtifact, Snapshot
 from git_kosli.snapshot_expr import SnapshotExpr
+
+if TYPE_CHECKING:
+    from git_kosli.facts import Build
+    from git_kosli.pairing import RepoMatcher
 
 
 class Source(Protocol):
@@ -44,6 +48,10 @@ class Source(Protocol):
         """Each environment's type (`ECS`, `K8S`, ...), as known locally: no request."""
         ...
 
+    def builds(self, flows: Sequence[str]) -> list[FlowArtifact]:
+        """Every artifact these flows recorded, deployed or not, newest first: this repository's builds."""
+        ...
+
 
 def utc_now() -> datetime:
     """The current time, in UTC."""
@@ -53,3 +61,13 @@ def utc_now() -> datetime:
 def load_histories(source: Source, envs: Sequence[str]) -> dict[EnvName, list[Snapshot]]:
     """Every snapshot of the named environments (all of them when none are named), oldest first."""
     return source.histories([EnvName(e) for e in envs]) if envs else source.all_histories()
+
+
+def load_builds(
+    source: Source, histories: Mapping[EnvName, Sequence[Snapshot]], matcher: RepoMatcher
+) -> dict[CommitSha, Build]:
+    """This repository's builds, deployed or not: its flows' artifact lists, with what the histories ran."""
+    from git_kosli.facts import builds
+
+    listed = source.builds(matcher.repository_flows(histories.values()))
+    return builds(histories.values(), matcher.provenance_of, listed)

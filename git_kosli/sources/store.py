@@ -1,7 +1,8 @@
 """The embedded snapshot store: SQLite in the repository's git common dir (`kosli/`).
 
 It is the source when no Kosli org is configured, and the same schema caches what
-is fetched from Kosli (one database file per org). Numbered snapshots never change,
+is fetched from Kosli (one database file per org). Besides snapshots it keeps builds:
+every artifact a flow recorded, deployed or not. Numbered snapshots never change,
 so a snapshot is written once; writing the same one again changes nothing, and
 writing a different one under an existing number is refused. Every write is one
 transaction: a failure leaves the database as it was.
@@ -26,6 +27,7 @@ from git_kosli.model import (
     CommitSha,
     EnvName,
     Fingerprint,
+    FlowArtifact,
     Provenance,
     Snapshot,
     SnapshotRef,
@@ -60,6 +62,15 @@ CREATE TABLE IF NOT EXISTS artifacts (
     provenance TEXT NOT NULL,
     PRIMARY KEY (env, idx, position),
     FOREIGN KEY (env, idx) REFERENCES snapshots(env, idx)
+);
+CREATE TABLE IF NOT EXISTS builds (
+    flow TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    name TEXT NOT NULL,
+    git_commit TEXT,
+    commit_url TEXT,
+    created_at REAL,
+    PRIMARY KEY (flow, fingerprint)
 );
 """
 
@@ -307,12 +318,49 @@ class Store:
                     a.instances,
                     _tristate(a.compliant),
                     a.started_at,
-                    json.dumps([[p.flow, p.git_commit, p.commit_url] for p in a.provenance]),
+                    json.dumps([_provenance_row(p) for p in a.provenance]),
                 )
                 for position, a in enumerate(snapshot.artifacts)
             ],
         )
         return True
+
+    def builds(self, flows: Sequence[str]) -> list[FlowArtifact]:
+        """Every build recorded in these flows, newest first (none from a store made before builds were kept)."""
+        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'builds'"):
+            return []  # opened read-only, and made before builds were kept
+        marks = ",".join("?" * len(flows))
+        rows = self._db.execute(
+            f"SELECT flow, name, fingerprint, git_commit, commit_url, created_at FROM builds "
+            f"WHERE flow IN ({marks}) ORDER BY created_at DESC, flow, fingerprint",
+            list(flows),
+        )
+        return [
+            FlowArtifact(flow, name, Fingerprint(fp), CommitSha(commit) if commit else None, url, created)
+            for flow, name, fp, commit, url, created in rows
+        ]
+
+    def put_builds(self, builds: Iterable[FlowArtifact]) -> list[FlowArtifact]:
+        """Keep builds, all at once or none; returns those that were new or differ from what was kept."""
+        changed = []
+        with self._db:
+            for build in builds:
+                row = (build.flow, build.fingerprint, build.name, build.git_commit, build.commit_url, build.created_at)
+                kept = self._db.execute(
+                    "SELECT flow, fingerprint, name, git_commit, commit_url, created_at FROM builds "
+                    "WHERE flow = ? AND fingerprint = ?",
+                    row[:2],
+                ).fetchone()
+                if kept != row:
+                    self._db.execute("INSERT OR REPLACE INTO builds VALUES (?, ?, ?, ?, ?, ?)", row)
+                    changed.append(build)
+        return changed
+
+
+def _provenance_row(entry: Provenance) -> list[str | None]:
+    """A provenance entry as the artifacts table keeps it: Kosli's `previous_fingerprint` only when it said one."""
+    row = [entry.flow, entry.git_commit, entry.commit_url]
+    return [*row, entry.previous_fingerprint] if entry.previous_fingerprint else row
 
 
 def _require_no_link(path: Path) -> None:
@@ -347,8 +395,8 @@ def _artifact_from_row(row: tuple[object, ...], provenances: dict[str, tuple[Pro
     parsed = provenances.get(str(provenance))
     if parsed is None:
         parsed = provenances[str(provenance)] = tuple(
-            Provenance(flow=f, git_commit=CommitSha(c) if c else None, commit_url=u)
-            for f, c, u in json.loads(str(provenance))
+            Provenance(f, CommitSha(c) if c else None, u, *previous)
+            for f, c, u, *previous in json.loads(str(provenance))
         )
     return Artifact(
         name=str(name),
@@ -397,3 +445,7 @@ class LocalSource:
     def environment_types(self) -> dict[EnvName, str]:
         """Each stored environment's type."""
         return self.store.environment_types()
+
+    def builds(self, flows: Sequence[str]) -> list[FlowArtifact]:
+        """The builds recorded in these flows (`git kosli build record`, `snapshot import` of a listing)."""
+        return self.store.builds(flows)

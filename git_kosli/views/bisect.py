@@ -7,9 +7,9 @@ from typing import Any
 from git_kosli.bisect.plan import BisectPlan, RepoChange
 from git_kosli.bisect.session import Position, Span
 from git_kosli.bisect.state import BuildRecord, Phase
-from git_kosli.facts import Build, CommitFacts
+from git_kosli.facts import CommitFacts
 from git_kosli.model import Snapshot, short
-from git_kosli.views.json import document, point_json, side_json, snapshot_json
+from git_kosli.views.json import build_json, document, point_json, side_json, snapshot_json
 from git_kosli.views.text import Style, clip, iso_utc, mark, table
 
 
@@ -46,7 +46,7 @@ def _snapshot_line(snapshot: Snapshot) -> str:
 def _change_label(change: RepoChange) -> str:
     artifact = change.change.new or change.change.old
     assert artifact is not None
-    flow = artifact.flow
+    flow = change.change.flow
     return artifact.display_name if not flow else f"{artifact.display_name} (flow {flow})"
 
 
@@ -56,13 +56,6 @@ def _other_change(change: RepoChange) -> str:
     if change.change.new is not None and change.change.new.rogue:
         where = "no provenance"
     return f"{kind}: {_change_label(change)} ({where})"
-
-
-def build_json(build: Build | None) -> dict[str, Any] | None:
-    """A build as the JSON documents show an artifact."""
-    if build is None:
-        return None
-    return {"name": build.artifact, "fingerprint": build.fingerprint, "flow": build.flow, "git_commit": build.commit}
 
 
 def facts_json(facts: CommitFacts) -> dict[str, Any]:
@@ -79,6 +72,7 @@ def facts_json(facts: CommitFacts) -> dict[str, Any]:
             }
             for e in facts.episodes
         ],
+        "build": build_json(facts.build),
         "first_build": build_json(facts.first_build),
     }
 
@@ -102,8 +96,8 @@ def _change_json(change: RepoChange) -> dict[str, Any]:
         "change": change.change.change.value,
         "name": change.change.name,
         "flow": change.change.flow,
-        "old": side_json(change.change.old, change.old_commit),
-        "new": side_json(change.change.new, change.new_commit),
+        "old": side_json(change.change.old, change.old_commit, change.change.flow),
+        "new": side_json(change.change.new, change.new_commit, change.change.flow),
         "repository": "this" if change.ours else "other",
     }
 

@@ -7,11 +7,16 @@ from collections.abc import Mapping, Sequence
 from git_kosli.deployments import EnvStatus, Running
 from git_kosli.model import EnvName, short
 from git_kosli.views.json import artifact_json, document, snapshot_json
-from git_kosli.views.text import age, table
+from git_kosli.views.text import age, fetch_hint, table
 
 
-def env_text(statuses: Sequence[EnvStatus], types: Mapping[EnvName, str], *, now: float | None = None) -> str:
-    """A row per environment and running artifact of this repository: type, latest snapshot, its age, HEAD distance."""
+def env_text(
+    statuses: Sequence[EnvStatus], types: Mapping[EnvName, str], *, now: float | None = None, shallow: bool = False
+) -> str:
+    """A row per environment and running artifact of this repository: type, latest snapshot, its age, HEAD distance.
+
+    A running commit this clone lacks reads `not fetched`, and a closing `hint:` line says what to fetch.
+    """
     rows = []
     for s in statuses:
         latest = [f"#{s.latest.index}", age(s.latest.timestamp, now)] if s.latest else ["-", "-"]
@@ -19,11 +24,17 @@ def env_text(statuses: Sequence[EnvStatus], types: Mapping[EnvName, str], *, now
         if not s.running:
             rows.append([*start, "-", "-"])
         rows += [[*start, f"{short(r.commit)} {r.artifact.display_name}", distance(r)] for r in s.running]
-    return table(rows, ["environment", "type", "latest", "age", "running", "from HEAD"])
+    text = table(rows, ["environment", "type", "latest", "age", "running", "from HEAD"])
+    hint = fetch_hint(
+        list(dict.fromkeys(r.commit for s in statuses for r in s.running if not r.fetched)), shallow=shallow
+    )
+    return text if hint is None else f"{text}\n\n{hint}"
 
 
 def distance(running: Running) -> str:
-    """`up to date`, `3 behind`, `2 ahead` or `3 behind, 2 ahead`: the running commit against HEAD."""
+    """`up to date`, `3 behind`, `2 ahead`, `3 behind, 2 ahead` or `not fetched`: the running commit against HEAD."""
+    if not running.fetched:
+        return "not fetched"
     parts = [f"{n} {word}" for n, word in ((running.behind, "behind"), (running.ahead, "ahead")) if n]
     return ", ".join(parts) or "up to date"
 
@@ -39,7 +50,7 @@ def env_json(head: str, statuses: Sequence[EnvStatus], types: Mapping[EnvName, s
                 "snapshot": snapshot_json(s.latest),
                 "running": [
                     {
-                        **artifact_json(r.artifact, r.commit),
+                        **artifact_json(r.artifact, r.commit, r.flow),
                         "since": snapshot_json(r.since),
                         "behind": r.behind,
                         "ahead": r.ahead,

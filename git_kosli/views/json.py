@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from git_kosli.facts import Build
 from git_kosli.model import Artifact, EnvName, Snapshot
 from git_kosli.ranges import Related, Relation
 from git_kosli.views.text import iso_utc
@@ -35,30 +36,55 @@ def point_json(env: EnvName, index: int, timestamp: float | None) -> dict[str, A
     return {"environment": env, "index": index, "timestamp": iso_utc(timestamp)}
 
 
-def artifact_json(artifact: Artifact, git_commit: str | None = None) -> dict[str, Any]:
-    """`{"name", "fingerprint", "flow", "git_commit"}`: the commit given (this repository's), else the provenance's."""
-    if git_commit is None:
-        git_commit = next((p.git_commit for p in artifact.provenance if p.git_commit), None)
-    return {"name": artifact.name, "fingerprint": artifact.fingerprint, "flow": artifact.flow, "git_commit": git_commit}
+def artifact_json(artifact: Artifact, git_commit: str | None, flow: str | None) -> dict[str, Any]:
+    """`{"name", "fingerprint", "flow", "git_commit"}`.
+
+    An artifact is reported to several flows (CI, promotion, scans) in no meaningful order, so the
+    caller names the flow to show (this repository's entry's, or the one that builds the
+    artifact) and the commit (this repository's, or that flow's).
+    """
+    return {"name": artifact.name, "fingerprint": artifact.fingerprint, "flow": flow, "git_commit": git_commit}
 
 
-def side_json(artifact: Artifact | None, git_commit: str | None) -> dict[str, Any] | None:
-    """One side of a pair: the artifact, or None where there is none."""
-    return None if artifact is None else artifact_json(artifact, git_commit)
+def shown_json(artifact: Artifact, flow: str | None) -> dict[str, Any]:
+    """An artifact named with the flow shown for it, and the commit that flow says it was built from."""
+    commit = next((p.git_commit for p in artifact.provenance if p.flow == flow and p.git_commit), None)
+    return artifact_json(artifact, commit, flow)
+
+
+def side_json(artifact: Artifact | None, git_commit: str | None, flow: str | None) -> dict[str, Any] | None:
+    """One side of a pair: the artifact, or None where there is none (this repository's commit, when known)."""
+    if artifact is None:
+        return None
+    return artifact_json(artifact, git_commit, flow) if git_commit else shown_json(artifact, flow)
+
+
+def build_json(build: Build | None) -> dict[str, Any] | None:
+    """A build of this repository, deployed or not: the artifact's keys, and `deployed`."""
+    if build is None:
+        return None
+    return {
+        "name": build.artifact,
+        "fingerprint": build.fingerprint,
+        "flow": build.flow,
+        "git_commit": build.commit,
+        "deployed": build.deployed,
+    }
 
 
 def pair_json(related: Related, *, same_env: bool) -> dict[str, Any]:
-    """An artifact across two snapshots (paired by flow, then name), as `diff` and `log` show it."""
+    """An artifact across two snapshots (paired as `pairing.diff_snapshots` says), as `diff` and `log` show it."""
     return {
         "change": related.change.change.value,
         "name": related.change.name,
         "flow": related.change.flow,
-        "old": side_json(related.change.old, related.left_commit),
-        "new": side_json(related.change.new, related.right_commit),
+        "old": side_json(related.change.old, related.left_commit, related.change.flow),
+        "new": side_json(related.change.new, related.right_commit, related.change.flow),
         "relation": related.relation.value,
         "ahead": related.ahead,
         "behind": related.behind,
         "rollback": same_env and related.relation is Relation.BEHIND,
         "rogue": related.rogue,
         "compliant": not related.non_compliant,
+        "missing_commits": list(related.missing),
     }

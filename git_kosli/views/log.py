@@ -16,6 +16,8 @@ def range_text(related: Related) -> str:
     """`+7 commits (a..b)`, `rollback -4 commits (a..b)`, `diverged +1 -2 (a..b)` or why there is no range."""
     if related.relation is Relation.OTHER_REPO:
         return "another repository"
+    if related.relation is Relation.UNKNOWN:
+        return f"not fetched ({short(related.left_commit or '')}..{short(related.right_commit or '')})"
     span = f"{short(related.left_commit or '')}..{short(related.right_commit or '')}"
     if related.relation is Relation.AHEAD:
         return mark(f"+{related.ahead} commit{'s' if related.ahead != 1 else ''}", Style.AHEAD) + f" ({span})"

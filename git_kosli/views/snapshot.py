@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from git_kosli.model import Artifact, Snapshot, short
-from git_kosli.views.json import artifact_json, document, snapshot_json
+from git_kosli.views.json import document, shown_json, snapshot_json
 from git_kosli.views.text import Style, iso_utc, mark, table
 
 
@@ -32,35 +32,46 @@ def list_json(env: str, history: Sequence[Snapshot]) -> str:
     )
 
 
-def show_text(snap: Snapshot) -> str:
-    """The snapshot's start and a row per running artifact, as `kosli get snapshot` prints them."""
+def show_text(snap: Snapshot, flows: Sequence[str | None]) -> str:
+    """The snapshot's start and a row per running artifact, as `kosli get snapshot` prints them.
+
+    `flows`: the flow to name for each artifact (this repository's, else the one that builds it).
+    """
     rows = [
         [
-            short(a.provenance[0].git_commit) if a.provenance and a.provenance[0].git_commit else "N/A",
+            _commit(a, flow),
             a.name,
             a.fingerprint[:12],
-            a.flow or "N/A (no provenance)",
+            flow or ("N/A (no provenance)" if a.rogue else "N/A"),
             _compliance(a.compliant),
             str(a.instances),
         ]
-        for a in snap.artifacts
+        for a, flow in zip(snap.artifacts, flows, strict=True)
     ]
     heading = f"{mark(str(snap.ref), Style.SNAPSHOT)} from {iso_utc(snap.timestamp)}"
     return heading + "\n" + table(rows, ["commit", "artifact", "fingerprint", "flow", "compliant", "replicas"])
 
 
-def show_json(snap: Snapshot) -> str:
-    """The `git kosli snapshot show --json` document: the snapshot and every artifact running in it."""
+def _commit(artifact: Artifact, flow: str | None) -> str:
+    commit = shown_json(artifact, flow)["git_commit"]
+    return short(commit) if commit else "N/A"
+
+
+def show_json(snap: Snapshot, flows: Sequence[str | None]) -> str:
+    """The `git kosli snapshot show --json` document: the snapshot and every artifact running in it.
+
+    `flows`: the flow to name for each artifact; `provenance` lists every flow, as Kosli does.
+    """
     return document(
         **(snapshot_json(snap) or {}),
         compliant=snap.compliant,
-        artifacts=[_artifact(a) for a in snap.artifacts],
+        artifacts=[_artifact(a, flow) for a, flow in zip(snap.artifacts, flows, strict=True)],
     )
 
 
-def _artifact(artifact: Artifact) -> dict[str, Any]:
+def _artifact(artifact: Artifact, flow: str | None) -> dict[str, Any]:
     return {
-        **artifact_json(artifact),
+        **shown_json(artifact, flow),
         "provenance": [
             {"flow": p.flow, "git_commit": p.git_commit, "commit_url": p.commit_url} for p in artifact.provenance
         ],

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from git_kosli.model import clean_text
+from git_kosli.model import clean_text, short
 
 
 class Style(StrEnum):
@@ -102,3 +103,13 @@ def age(timestamp: float, now: float | None = None) -> str:
             amount = seconds // size
             return f"{amount} {unit}{'s' if amount != 1 else ''} ago"
     return "just now"
+
+
+def fetch_hint(missing: Sequence[str], *, shallow: bool) -> str | None:
+    """The closing line when an answer needs commits this clone lacks, or None when it lacks none."""
+    if not missing:
+        return None
+    shown = ", ".join(short(sha) for sha in missing[:5]) + (", ..." if len(missing) > 5 else "")
+    fetch = "git fetch --unshallow" if shallow else "git fetch"
+    noun = "commit" if len(missing) == 1 else "commits"
+    return f"hint: {noun} {shown} of this repository {'is' if len(missing) == 1 else 'are'} not here; run '{fetch}'"

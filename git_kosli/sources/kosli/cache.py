@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from git_kosli.errors import SourceError
-from git_kosli.model import CommitSha, EnvName, Fingerprint, Provenance
+from git_kosli.model import CommitSha, EnvName, Fingerprint, FlowArtifact, Provenance
 from git_kosli.sources.store import Store, store_path
 
 _EXTRA_SCHEMA = """
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS provenance (
 """
 
 
+_LISTINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS builds_listed (flow TEXT PRIMARY KEY);
+"""
+
+
 def cache_path(common_dir: Path, org: str, host: str) -> Path:
     """One cache per org and server, so an EU and a US org of the same name never mix.
 
@@ -52,7 +57,7 @@ def cache_path(common_dir: Path, org: str, host: str) -> Path:
 class KosliCache(Store):
     """Snapshots as the store keeps them, plus environment events and flow provenance."""
 
-    schema = Store.schema + _EXTRA_SCHEMA
+    schema = Store.schema + _EXTRA_SCHEMA + _LISTINGS_SCHEMA
     kind = "a cache of what was fetched from Kosli"
 
     def recovery(self) -> list[str]:
@@ -116,3 +121,38 @@ class KosliCache(Store):
 def _index(event: Mapping[str, Any]) -> int:
     index = event.get("snapshot_index")
     return index if isinstance(index, int) else 0
+
+
+class BuildListings:
+    """Which flows' artifact lists are cached whole: after the first listing, only newer pages are fetched.
+
+    The builds themselves are kept in the store's `builds` table; a flow is marked listed in the
+    same transaction that keeps its builds, so a listing cut short is never taken for a whole one.
+    """
+
+    def __init__(self, cache: KosliCache) -> None:
+        self._cache = cache
+
+    def listed(self, flow: str) -> bool:
+        """True when the flow's whole listing is cached."""
+        row = self._cache._db.execute("SELECT 1 FROM builds_listed WHERE flow = ?", (flow,)).fetchone()
+        return row is not None
+
+    def known(self, flow: str) -> set[str]:
+        """The fingerprints cached for a flow."""
+        rows = self._cache._db.execute("SELECT fingerprint FROM builds WHERE flow = ?", (flow,))
+        return {fp for (fp,) in rows}
+
+    def put(self, listings: Mapping[str, Sequence[FlowArtifact]]) -> None:
+        """Keep the newly listed builds of each flow and mark every one of these flows listed, in one transaction."""
+        db = self._cache._db
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO builds VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (b.flow, b.fingerprint, b.name, b.git_commit, b.commit_url, b.created_at)
+                    for builds in listings.values()
+                    for b in builds
+                ],
+            )
+            db.executemany("INSERT OR IGNORE INTO builds_listed VALUES (?)", [(flow,) for flow in listings])

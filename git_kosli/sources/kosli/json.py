@@ -21,6 +21,7 @@ from git_kosli.model import (
     Artifact,
     EnvName,
     Fingerprint,
+    FlowArtifact,
     Provenance,
     Snapshot,
     SnapshotRef,
@@ -166,8 +167,15 @@ def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
         url = entry.get("commit_url")
         url = clean_text(url) if isinstance(url, str) and url else None
         if flow or commit:
-            out.append(Provenance(flow=clean_text(str(flow)), git_commit=commit, commit_url=url))
+            out.append(Provenance(clean_text(str(flow)), commit, url, _previous_fingerprint(entry)))
     return tuple(out)
+
+
+def _previous_fingerprint(entry: Mapping[str, Any]) -> str | None:
+    """Kosli's word on the artifact this one followed in the flow (`deployment_diff.previous_fingerprint`)."""
+    diff = entry.get("deployment_diff")
+    previous = diff.get("previous_fingerprint") if isinstance(diff, Mapping) else None
+    return previous.lower() if isinstance(previous, str) and is_fingerprint(previous.lower()) else None
 
 
 _FROM_TO = re.compile(r"from (\d{1,9}) to (\d{1,9})")
@@ -309,3 +317,52 @@ def provenance_from_listing(flow: str, item: Any) -> tuple[Fingerprint, Provenan
         git_commit=commit_sha_or_none(commit) if isinstance(commit, str) else None,
         commit_url=clean_text(url) if isinstance(url, str) and url else None,
     )
+
+
+_FLOW_IN_URL = re.compile(r"/flows/([^/?#]+)/artifacts/")
+
+
+def is_artifact_listing(document: Any) -> bool:
+    """True for what `kosli list artifacts --output json` prints: a list of artifacts, not of snapshots."""
+    return (
+        isinstance(document, list)
+        and bool(document)
+        and all(isinstance(i, Mapping) and "fingerprint" in i and "index" not in i for i in document)
+    )
+
+
+def build_from_listing(item: Any, flow: str | None = None) -> FlowArtifact:
+    """One build from an item of `GET /artifacts/{org}?flow_name=FLOW` (newest first; `created_at` a number or text).
+
+    The flow is `flow` when given, else the item's own `flow_name`, else the one its `html_url` names.
+
+    Raises:
+        SourceError: when the item is not an artifact, or its flow cannot be told.
+    """
+    fingerprint = item.get("fingerprint") if isinstance(item, Mapping) else None
+    if not isinstance(fingerprint, str) or not is_fingerprint(fingerprint.lower()):
+        raise SourceError(f"an artifact of the listing has no 'fingerprint' of 64 hex digits: {_shown(fingerprint)}")
+    assert isinstance(item, Mapping)
+    named = _FLOW_IN_URL.search(str(item.get("html_url") or ""))
+    flow = flow or item.get("flow_name") or (named.group(1) if named else None)
+    if not isinstance(flow, str) or not flow:
+        raise SourceError(f"artifact {fingerprint[:12]} does not say its flow; name it with --flow FLOW")
+    url, commit, name = item.get("commit_url"), item.get("git_commit"), item.get("filename") or item.get("name")
+    return FlowArtifact(
+        flow=clean_text(flow),
+        name=clean_text(name if isinstance(name, str) else fingerprint),
+        fingerprint=Fingerprint(fingerprint.lower()),
+        git_commit=commit_sha_or_none(commit) if isinstance(commit, str) else None,
+        commit_url=clean_text(url) if isinstance(url, str) and url else None,
+        created_at=_created(item.get("created_at")),
+    )
+
+
+def _created(value: Any) -> float | None:
+    """`created_at`: a time in seconds, as a number or as text (the Kosli CLI reads both); None for anything else."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    return float(value) if is_time(value) else None

@@ -7,6 +7,8 @@
   snapshot not yet cached; the commits of its artifacts come from the flows'
   artifact lists, a page at a time until every fingerprint is known. So the
   requests grow with environments and pages, never with commits or snapshots.
+- This repository's builds are its flows' artifact lists (`GET /artifacts/ORG?flow_name=F`,
+  newest first): listed whole once, then only the pages newer than the newest build cached.
 - Independent requests go out together over the client's one connection pool;
   only this thread writes the cache.
 - Offline, everything is answered from the cache, or the error says what is missing.
@@ -19,13 +21,23 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any, TypeVar
 
-from git_kosli.errors import OfflineError
-from git_kosli.model import EnvName, Fingerprint, Provenance, Snapshot, SnapshotRef, SnapshotSummary, clean_text
+from git_kosli.errors import ApiError, OfflineError
+from git_kosli.model import (
+    EnvName,
+    Fingerprint,
+    FlowArtifact,
+    Provenance,
+    Snapshot,
+    SnapshotRef,
+    SnapshotSummary,
+    clean_text,
+)
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
 from git_kosli.sources import utc_now
 from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
-from git_kosli.sources.kosli.cache import KosliCache
+from git_kosli.sources.kosli.cache import BuildListings, KosliCache
 from git_kosli.sources.kosli.json import (
+    build_from_listing,
     environment_name_or_none,
     events_from_json,
     flows_of_events,
@@ -152,6 +164,40 @@ class KosliSource:
             replayed = snapshots_from_events(env, log, provenance)
             result[env] = [exact.get(s.index, s) for s in replayed]
         return result
+
+    # This repository's builds: its flows' artifact lists.
+
+    def builds(self, flows: Sequence[str]) -> list[FlowArtifact]:
+        """Every artifact these flows recorded, deployed or not: pages newer than the cache holds are fetched first."""
+        if self.client is not None and flows:
+            listings = BuildListings(self.cache)
+            cached = {flow: listings.known(flow) if listings.listed(flow) else None for flow in flows}
+            fetched = _parallel(lambda flow: self._new_builds(flow, cached[flow]), list(flows))
+            listings.put(dict(zip(flows, fetched, strict=True)))
+            self.cache.put_provenance(
+                (b.fingerprint, Provenance(b.flow, b.git_commit, b.commit_url)) for found in fetched for b in found
+            )
+        return self.cache.builds(flows)
+
+    def _new_builds(self, flow: str, cached: set[str] | None) -> list[FlowArtifact]:
+        """The flow's builds that are not cached: pages, newest first, until one holds a build already cached.
+
+        `cached` is None when the flow was never listed whole. A flow Kosli no longer knows
+        (archived or deleted: 404) has no builds to add. Network only: runs in a worker.
+        """
+        assert self.client is not None
+        found: list[FlowArtifact] = []
+        try:
+            for page in self.client.artifacts(flow=flow):
+                builds = [build_from_listing(item, flow) for item in page]
+                fresh = [b for b in builds if cached is None or b.fingerprint not in cached]
+                found += fresh
+                if len(fresh) < len(builds):
+                    break
+        except ApiError as error:
+            if error.status != 404:
+                raise
+        return found
 
     # Resolving expressions to numbers.
 
