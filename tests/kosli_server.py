@@ -3,7 +3,8 @@
 It answers the read endpoints with the shapes in `kosli-api.md` (and the recorded
 responses in `tests/fixtures/`), built from the model's snapshots: running and
 exited artifacts, several flows per artifact, artifacts without provenance,
-events and flow artifact lists in pages. Every request is logged, and faults can
+events and flow artifact lists in pages (builds never deployed too,
+newest first). Every request is logged, and faults can
 be queued per path: an HTTP status (with headers), a slow answer, truncated JSON,
 an HTML error page, a body past any sane size, a decompression bomb, an answer
 dripped a byte at a time, pages that never end (`endless`, `same` page); and the
@@ -23,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from git_kosli.model import Snapshot
+from git_kosli.model import FlowArtifact, Snapshot
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class KosliServer:
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.flow_artifacts: dict[str, list[dict[str, Any]]] = {}
+        self.recorded: dict[tuple[str, int], dict[str, Any]] = {}  # bodies Kosli sent, served at their own number
         self.requests: list[Request] = []
         self.timeline: list[tuple[str, str]] = []  # ("asked" | "answered", path), in the order they happened
         self.faults: list[tuple[str, Fault]] = []
@@ -156,6 +158,31 @@ class KosliServer:
                         "created_at": snapshot.timestamp - 60,
                     },
                 )
+                listed.sort(key=lambda item: -float(item["created_at"] or 0))  # a build added before may be newer
+
+    def add_recorded(self, env: str, *bodies: dict[str, Any]) -> None:
+        """Snapshots exactly as Kosli sent them (tests/fixtures), answered at `GET /snapshots/ORG/ENV/N`."""
+        for body in bodies:
+            self.recorded[(env, int(body["index"]))] = body
+
+    def add_builds(self, *builds: FlowArtifact) -> None:
+        """Builds their flows recorded, deployed or not: listed with the rest, newest `created_at` first."""
+        for build in builds:
+            listed = self.flow_artifacts.setdefault(build.flow, [])
+            listed[:] = [item for item in listed if item["fingerprint"] != build.fingerprint]
+            listed.append(
+                {
+                    "fingerprint": build.fingerprint,
+                    "filename": build.name,
+                    "git_commit": build.git_commit,
+                    "commit_url": build.commit_url or "",
+                    "build_url": "https://ci.example/build",
+                    "state": "COMPLIANT",
+                    "created_at": build.created_at,
+                    "html_url": f"https://app.kosli.com/{self.org}/flows/{build.flow}/artifacts/{build.fingerprint}",
+                }
+            )
+            listed.sort(key=lambda item: -float(item["created_at"] or 0))
 
     def fail(self, path_part: str, *faults: Fault) -> None:
         """Queue faults for the next requests whose path contains `path_part`."""
@@ -191,6 +218,9 @@ class KosliServer:
             return self._paged_wrongly(items, query) if self.pages else (items, headers)
         if kind == "snapshots" and len(rest) == 1:
             return self._summaries(rest[0], query), {}
+        number = rest[1].lstrip("#") if kind == "snapshots" and len(rest) == 2 else ""
+        if number.isdigit() and (rest[0], int(number)) in self.recorded:
+            return self.recorded[(rest[0], int(number))], {}
         if kind == "snapshots" and len(rest) == 2:
             return self._snapshot(rest[0], rest[1]), {}
         if kind == "artifacts" and not rest:

@@ -36,7 +36,7 @@ def test_import_keeps_running_artifacts_and_every_flow(repo: GitRepo, run_cli: R
     (snap,) = stored(repo, "aws-prod")
     names = {a.fingerprint[:8] for a in snap.artifacts}
     assert "8ba20a0f" not in names  # exited in this snapshot (annotation.now == 0)
-    runner = next(a for a in snap.artifacts if a.flow == "runner-ci")
+    runner = next(a for a in snap.artifacts if a.image.endswith("/runner"))
     assert [p.flow for p in runner.provenance] == [
         "runner-ci",
         "production-promotion",
@@ -53,11 +53,11 @@ def test_the_commit_is_taken_from_the_flow_of_this_repository(repo: GitRepo, run
     run_cli("snapshot", "import", "aws-prod", str(recorded("get_snapshot.json")), cwd=repo.path)
     (snap,) = stored(repo, "aws-prod")
     matcher = RepoMatcher(remotes=frozenset({"github.com/cyber-dojo/runner"}), has_commit=lambda sha: False)
-    commits = {a.flow or "": matcher.commit_of(a) for a in snap.artifacts}
-    runner = next(a for a in snap.artifacts if a.flow == "runner-ci")
-    assert commits["runner-ci"] == runner.provenance[0].git_commit
-    assert (commits["runner-ci"] or "").startswith("85cac88")
-    assert all(commit is None for flow, commit in commits.items() if flow != "runner-ci")
+    commits = {a.image.rsplit("/", 1)[-1]: (matcher.flow_of(a), matcher.commit_of(a)) for a in snap.artifacts}
+    runner = next(a for a in snap.artifacts if a.image.endswith("/runner"))
+    assert commits["runner"] == ("runner-ci", runner.provenance[0].git_commit)
+    assert (commits["runner"][1] or "").startswith("85cac88")
+    assert all(found == (None, None) for image, found in commits.items() if image != "runner")
 
 
 def test_importing_twice_changes_nothing_and_a_list_imports_all(repo: GitRepo, run_cli: RunCli, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def test_runs_group_snapshots_by_commit_and_know_what_came_before() -> None:
     miner = artifact(None, "miner", compliant=False)
     snapshots = history("prod", [[artifact(a)], [artifact(a)], [artifact(b), miner], [artifact(a), miner], []])
 
-    found = runs(snapshots, lambda art: art.provenance[0].git_commit if art.provenance else None)
+    found = runs(snapshots, lambda art: art.provenance[0] if art.provenance else None)
     marks = flagged(snapshots)
 
     assert [(r.commit, r.snapshots, r.previous, r.end) for r in found] == [
