@@ -166,7 +166,8 @@ def test_bisect_refuses_with_the_fetch_to_run_and_notes_write_what_is_known(
 ) -> None:
     refused = run_cli("bisect", "beta#2", "beta#3", cwd=repo.path)
     assert refused.exit_code == 128
-    assert refused.stderr.endswith("is not in this repository; run 'git fetch' and try again\n")
+    assert f"{behind['e']} (web-ci in beta#3) is not in this repository" in refused.stderr
+    assert refused.stderr.endswith("git fetch\n")
     assert run_cli("notes", cwd=repo.path).exit_code == 0
 
     fetch(repo)

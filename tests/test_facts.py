@@ -166,7 +166,7 @@ def test_episodes_are_unbroken_runs_per_environment() -> None:
         "beta", [[artifact(A)], [artifact(A)], [artifact(B)], [artifact(A)], [artifact(A), artifact(None, "x")]]
     )
     prod = history("prod", [[artifact(A)]], start=7)
-    found = episodes_by_commit([beta, prod], commit_of)
+    found = episodes_by_commit([beta, prod], entry_of)
     assert [e.label for e in found[A]] == ["beta#1..#2", "beta#4..#5", "prod#7"]
     assert [e.label for e in found[B]] == ["beta#3"]
 
@@ -186,7 +186,7 @@ def test_facts_lines_for_notes_and_tables(deployed: bool, full: str, short: str)
     beta = history("beta", [[artifact(B)]] if deployed else [[artifact(D)]])
     listed = [FlowArtifact("web-ci", f"registry.example/web:{B[:7]}", fingerprint("web b"), B, None, 1.0)]
     built = builds([beta], entry_of, listed)
-    facts = list(commit_facts([(B, [A]), (A, [])], episodes_by_commit([beta], commit_of), built))
+    facts = list(commit_facts([(B, [A]), (A, [])], episodes_by_commit([beta], entry_of), built))
     if deployed:
         assert facts[0].text(full=True) == f"beta#1 registry.example/web:{B[:7]}"
     else:

@@ -136,9 +136,9 @@ def test_bisect_table_and_notes_say_the_same_as_where(
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     candidates = git(repo.path, "rev-list", world["g"], f"^{world['c']}").split()
-    assert {c["commit"] for c in doc["commits"]} == set(candidates)
+    assert {c["git_commit"] for c in doc["commits"]} == set(candidates)
     for entry in doc["commits"]:
-        sha = entry["commit"]
+        sha = entry["git_commit"]
         where = json.loads(run_cli("where", sha, "--json", cwd=repo.path).stdout)["first_build"]
         if sha in (world["f"], world["g"]):
             assert entry["first_build"] is None and entry["build"]["git_commit"] == sha
@@ -277,6 +277,6 @@ def test_import_of_a_listing_without_its_flow_asks_for_it(
     into_env = run_cli("snapshot", "import", "beta", str(listing), cwd=repo.path)
     named = run_cli("snapshot", "import", "--flow", "web-ci", str(listing), cwd=repo.path)
 
-    assert refused.stderr == f"fatal: artifact {'a' * 12} does not say its flow; name it with --flow FLOW\n"
+    assert refused.stderr == f"fatal: {listing}: artifact {'a' * 12} does not say its flow; name it with --flow FLOW\n"
     assert into_env.stderr == f"error: {listing} lists a flow's artifacts, not snapshots: import it without ENV\n"
     assert named.stdout == "imported 1 of 1 build of flow web-ci\n"

@@ -208,9 +208,9 @@ def annotate(
     if not early and not whole_range:
         return list(commit_facts(candidates.items(), episodes, known))
     walked = (
-        history.ancestry([bad, *early, f"^{good}"])
+        history.ancestry([bad, *early], exclude=[good])
         if whole_range
-        else chain(history.ancestry([*early, f"^{good}", f"^{bad}"]), candidates.items())
+        else chain(history.ancestry(early, exclude=[good, bad]), candidates.items())
     )
     facts = {f.commit: f for f in commit_facts(walked, episodes, known)}
     return [facts[sha] for sha in candidates]

@@ -151,10 +151,6 @@ def _unknown(named: list[str], known: list[str]) -> list[str]:
 
 def _why(error: Exception) -> str:
     """Why the status is unknown, in our words: never git's own error text, never a traceback."""
-    from git_kosli.errors import ApiError, GitCommandError, KosliError, OfflineError
+    from git_kosli.errors import GitCommandError
 
-    if isinstance(error, GitCommandError):
-        return "git could not answer; 'git kosli status' says more"
-    if isinstance(error, KosliError) and not isinstance(error, ApiError | OfflineError):
-        return error.message
-    return "offline"
+    return "git could not answer; 'git kosli status' says more" if isinstance(error, GitCommandError) else "offline"

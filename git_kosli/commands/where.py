@@ -49,11 +49,11 @@ def where(app: AppContext, commitish: str, envs: tuple[str, ...], as_json: bool)
         locate(commit, history, env, entry_of=matcher.provenance_of, containers=containers, missing=missing)
         for env, history in histories.items()
     ]
-    parents = [f"^{parent}" for parent in app.history.parents(commit)]
+    parents = app.history.parents(commit)
     build = (
         None
         if commit in built
-        else first_build_of(commit, containers, built, lambda tips: app.history.ancestry([*tips, *parents]))
+        else first_build_of(commit, containers, built, lambda tips: app.history.ancestry(tips, exclude=parents))
     )
     entry = matcher.provenance_of(resolved.artifact) if resolved else None
     asked = (resolved.artifact, entry) if resolved and entry else None

@@ -185,17 +185,20 @@ class GitHistory:
             RunningGit([*walk, "--format=%H%x00%s", *ends], cwd=self.paths.cwd),
         )
 
-    def ancestry(self, tips: Iterable[str]) -> Iterator[tuple[CommitSha, tuple[str, ...]]]:
-        """Every commit the tips contain, with its parents, children first: streamed from git as it walks.
+    def ancestry(
+        self, tips: Iterable[str], *, exclude: Iterable[str] = ()
+    ) -> Iterator[tuple[CommitSha, tuple[str, ...]]]:
+        """Every commit the tips contain (and `exclude` do not), with its parents, children first: streamed from git.
 
         A whole history (`git kosli notes` at a million commits) never sits in memory: git walks
         it from the commit-graph, in C, and each commit is handed on as it comes.
         """
+        lines = [*(f"{object_name(tip)}\n" for tip in tips), *(f"^{object_name(sha)}\n" for sha in exclude)]
         listed = stream_git(
             ["rev-list", "--topo-order", "--parents", "--stdin"],
             cwd=self.paths.cwd,
             separator="\n",
-            stdin="".join(f"{object_name(tip)}\n" for tip in tips),  # a line of `--stdin` may be an option
+            stdin="".join(lines),  # full object ids only: a line of `--stdin` may be an option
         )
         for line in listed:
             sha, *parents = line.split(" ")
