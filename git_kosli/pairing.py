@@ -69,10 +69,13 @@ def diff_snapshots(*, old: Snapshot, new: Snapshot, ours: FlowOf = _no_flow) -> 
     builders = sorted(f for f, names in images[0].items() if len(names) == 1 and len(images[1].get(f, ())) == 1)
     pairing = _Pairing(old.artifacts, new.artifacts)
     pairing.match(_identity, _identity)
-    pairing.within(_members(old.artifacts, new.artifacts, lambda a: [f] if (f := ours(a)) else []))
-    listed = _members(old.artifacts, new.artifacts, lambda a: [p.flow for p in a.provenance])
-    pairing.within({flow: listed[flow] for flow in builders if flow in listed})
-    pairing.match(_image, _image)
+    if pairing.open():  # most snapshots change one artifact or none: the steps below look only at what is left
+        pairing.within(pairing.members(lambda a: [f] if (f := ours(a)) else []))
+    if pairing.open():
+        builds = set(builders)
+        pairing.within(pairing.members(lambda a: [p.flow for p in a.provenance if p.flow in builds]))
+    if pairing.open():
+        pairing.match(_image, _image)
     return pairing.changes(lambda a, side: ours(a) or _building_flow(a, images[side]))
 
 
@@ -104,15 +107,6 @@ Members = dict[str, tuple[list[int], list[int]]]
 """Each flow, with the positions of its artifacts in the old and in the new snapshot."""
 
 
-def _members(old: Sequence[Artifact], new: Sequence[Artifact], flows: Callable[[Artifact], Iterable[str]]) -> Members:
-    found: Members = {}
-    for side, artifacts in enumerate((old, new)):
-        for position, artifact in enumerate(artifacts):
-            for flow in dict.fromkeys(flows(artifact)):
-                found.setdefault(flow, ([], []))[side].append(position)
-    return found
-
-
 Key = Callable[[Artifact], object]
 
 
@@ -138,15 +132,19 @@ class _Pairing:
 
         A key of None matches nothing.
         """
+        left = [i for i in (range(len(self.old)) if olds is None else olds) if i not in self.partner]
+        if not left:
+            return
         waiting: dict[object, list[int]] = {}
         for j in range(len(self.new)) if news is None else news:
-            key = new_key(self.new[j])
-            if j not in self.taken and key is not None:
+            if j not in self.taken and (key := new_key(self.new[j])) is not None:
                 waiting.setdefault(key, []).append(j)
+        if not waiting:
+            return
         for found in waiting.values():
             found.reverse()  # popped from the end: the first in the snapshot's order first
-        for i in range(len(self.old)) if olds is None else olds:
-            queue = waiting.get(old_key(self.old[i])) if i not in self.partner else None
+        for i in left:
+            queue = waiting.get(old_key(self.old[i]))
             while queue and queue[-1] in self.taken:
                 queue.pop()
             if queue:
@@ -155,6 +153,20 @@ class _Pairing:
                 self.taken.add(j)
                 if flow is not None:
                     self.by_flow[i] = flow
+
+    def members(self, flows: Callable[[Artifact], Iterable[str]]) -> Members:
+        """The flows of the artifacts not paired yet, with their positions: flows with members on both sides only."""
+        found: Members = {}
+        for side, artifacts, done in ((0, self.old, self.partner), (1, self.new, self.taken)):
+            for position, artifact in enumerate(artifacts):
+                if position not in done:
+                    for flow in dict.fromkeys(flows(artifact)):
+                        found.setdefault(flow, ([], []))[side].append(position)
+        return {flow: sides for flow, sides in found.items() if sides[0] and sides[1]}
+
+    def open(self) -> bool:
+        """True while an artifact of each snapshot is still unpaired."""
+        return len(self.partner) < len(self.old) and len(self.taken) < len(self.new)
 
     def within(self, members: Members) -> None:
         """Pair the unpaired members of each flow.
