@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from git_kosli.git.commit_graph import CommitGraph
 from git_kosli.model import CommitSha
 
 EPOCH = 1_790_000_000
@@ -19,6 +20,30 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return result.stdout
 
 
+def containing_by_git(path: Path, target: str, tips: list[CommitSha]) -> set[CommitSha]:
+    """The tips that contain `target`, as `git merge-base --is-ancestor` says (exact, whatever the dates)."""
+    return {
+        tip
+        for tip in tips
+        if subprocess.run(["git", "merge-base", "--is-ancestor", target, tip], cwd=path).returncode == 0
+    }
+
+
+def graph_rows_as_git_says(path: Path, graph: CommitGraph) -> int:
+    """Check every commit's row in a commit-graph against git's parents and dates; returns how many were checked."""
+    checked = 0
+    for line in git(path, "rev-list", "--all", "--parents", "--format=%ct").splitlines():
+        if line.startswith("commit "):
+            sha, *parents = line.split()[1:]
+            continue
+        entry = graph.entry(sha)
+        assert entry is not None, sha
+        assert (entry[0], entry[2]) == (parents, int(line))
+        assert all(entry[1] > graph.entry(parent)[1] for parent in parents)  # type: ignore[index]  # generations
+        checked += 1
+    return checked
+
+
 def bisect_refs(path: Path) -> dict[str, str]:
     """git's bisect marks: refs/bisect/* -> sha."""
     out = git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/")
@@ -28,23 +53,30 @@ def bisect_refs(path: Path) -> dict[str, str]:
 class GitRepo:
     """A repository in a temporary folder; every commit gets the next tick as its date."""
 
-    def __init__(self, path: Path, *, bare: bool = False) -> None:
+    def __init__(self, path: Path, *, bare: bool = False, object_format: str = "sha1") -> None:
         self.path = path
         self.tick = 0
         path.mkdir(parents=True, exist_ok=True)
-        git(path, "init", "--quiet", "--initial-branch=main", *(["--bare"] if bare else []))
+        git(
+            path,
+            "init",
+            "--quiet",
+            "--initial-branch=main",
+            f"--object-format={object_format}",
+            *(["--bare"] if bare else []),
+        )
 
-    def _dated(self, *args: str) -> str:
+    def _dated(self, *args: str, shift: int = 0) -> str:
         self.tick += 1
-        date = f"@{EPOCH + self.tick * 60} +0000"
+        date = f"@{EPOCH + self.tick * 60 + shift} +0000"
         env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
         return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, check=True, env=env).stdout
 
-    def commit(self, name: str, content: str | None = None) -> CommitSha:
-        """Write `name.txt` and commit it with the subject `name`."""
+    def commit(self, name: str, content: str | None = None, *, shift: int = 0) -> CommitSha:
+        """Write `name.txt` and commit it with the subject `name`; `shift` seconds moves its date (a wrong clock)."""
         (self.path / f"{name}.txt").write_text(content if content is not None else f"{name}\n")
         git(self.path, "add", f"{name}.txt")
-        self._dated("commit", "--quiet", "-m", name)
+        self._dated("commit", "--quiet", "-m", name, shift=shift)
         return self.head()
 
     def head(self, rev: str = "HEAD") -> CommitSha:
@@ -59,9 +91,9 @@ class GitRepo:
         """Switch to a branch or commit."""
         git(self.path, "checkout", "--quiet", rev)
 
-    def merge(self, branch: str, subject: str | None = None) -> CommitSha:
-        """Merge a branch with a merge commit."""
-        self._dated("merge", "--quiet", "--no-ff", "-m", subject or f"Merge {branch}", branch)
+    def merge(self, branch: str, subject: str | None = None, *, shift: int = 0) -> CommitSha:
+        """Merge a branch with a merge commit; `shift` seconds moves its date."""
+        self._dated("merge", "--quiet", "--no-ff", "-m", subject or f"Merge {branch}", branch, shift=shift)
         return self.head()
 
     def linear(self, count: int, prefix: str = "c") -> list[CommitSha]:

@@ -11,7 +11,7 @@ import pytest
 from git_kosli.git.history import GitHistory
 from git_kosli.git.repository import discover
 from git_kosli.model import CommitSha, Divergence
-from tests.gitrepo import GitRepo, git
+from tests.gitrepo import GitRepo, containing_by_git, git, graph_rows_as_git_says
 
 
 def build_merges(repo: GitRepo) -> list[CommitSha]:
@@ -117,7 +117,7 @@ def test_lookups_that_find_nothing(repo: GitRepo) -> None:
 
 
 def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
-    from git_kosli.git.commit_graph import CommitGraphFile
+    from git_kosli.git.commit_graph import open_commit_graph
 
     shas = build_merges(repo)
     repo.branch("octopus-a", shas[0])
@@ -127,17 +127,10 @@ def test_the_commit_graph_reader_agrees_with_git(repo: GitRepo) -> None:
     repo.checkout("main")
     git(repo.path, "merge", "--quiet", "--no-ff", "-m", "octopus", "octopus-a", "octopus-b")
     git(repo.path, "commit-graph", "write", "--reachable")
-    graph = CommitGraphFile(repo.path / ".git" / "objects" / "info" / "commit-graph")
+    graph = open_commit_graph(repo.path / ".git" / "objects")
+    assert graph is not None
     try:
-        for line in git(repo.path, "rev-list", "--all", "--parents", "--format=%ct").splitlines():
-            if line.startswith("commit "):
-                sha, *parents = line.split()[1:]
-                continue
-            entry = graph.entry(sha)
-            assert entry is not None
-            assert (entry[0], entry[2]) == (parents, int(line))
-            for parent in parents:
-                assert entry[1] > graph.entry(parent)[1]  # type: ignore[index]
+        assert graph_rows_as_git_says(repo.path, graph) == len(shas) + 3
         assert len(graph.entry(repo.head())[0]) == 3  # type: ignore[index]  # the octopus reads its extra edges
         assert graph.entry("1" * 40) is None
         assert {a, b} <= set(graph.entry(repo.head())[0])  # type: ignore[index]
@@ -158,12 +151,7 @@ def test_containing_answers_as_merge_base_is_ancestor(repo: GitRepo, graph: str)
         shas += [repo.merge("topic", "late merge"), repo.commit("m5")]
     with GitHistory(discover(repo.path)) as history:
         for target in shas:
-            expected = {
-                tip
-                for tip in shas
-                if subprocess.run(["git", "merge-base", "--is-ancestor", target, tip], cwd=repo.path).returncode == 0
-            }
-            assert history.containing(target, shas) == expected
+            assert history.containing(target, shas) == containing_by_git(repo.path, target, shas)
 
 
 def test_streaming_git_output_splits_records_and_reports_failure(repo: GitRepo) -> None:

@@ -1,9 +1,11 @@
 """Read-only access to commit history: parents, ancestry, ranges and subjects.
 
-Walks read the commit-graph file row by row when the repository has one (as git does),
-else commit objects, through dulwich, for the commits the graph lacks; git itself lists
-ranges and subjects. Walks order by generation number where the graph gives one, and by
-commit date otherwise. "Not found" answers are None or
+Walks read the commit-graph row by row when the repository has one (a single file or a
+split chain, as git does), else commit objects, through dulwich, for the commits the graph
+lacks; git itself lists ranges and subjects. Every walk is one skeleton (`_paint`): bits
+painted down from the commits asked about, in generation order where the graph gives one.
+No walk trusts commit dates to stop: without generation numbers it stops only where that
+is exact whatever the dates (or asks git). "Not found" answers are None or
 False, never exceptions. Revisions typed by users go through `git rev-parse`, so
 every form git accepts works here too.
 """
@@ -12,26 +14,16 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from git_kosli.git.commit_graph import CommitGraphFile
+from git_kosli.git.commit_graph import INFINITY, open_commit_graph
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import ObjectTypes, RunningGit, object_name, run_git, stream_git
 from git_kosli.model import CommitSha, Divergence, clean_text, commit_sha_or_none
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
-
-
-def _open_graph(common_dir: Path) -> CommitGraphFile | None:
-    """The repository's single commit-graph file, when git wrote one (a split chain is walked without it)."""
-    path = common_dir / "objects" / "info" / "commit-graph"
-    try:
-        return CommitGraphFile(path) if path.is_file() else None
-    except (ValueError, KeyError, OSError):
-        return None  # a format we do not read: walk commit objects instead, as correct if slower
 
 
 class RangeLog:
@@ -62,11 +54,14 @@ def _formatted(listing: RunningGit) -> list[str]:
 
 _NEW = 1
 _OLD = 2
-_DATE_SLOP = 5  # extra steps past the boundary when ordering by date, as git does
-_DATE_SKEW_SECONDS = 86400  # without generation numbers, tolerate a day of clock skew
+_BELOW = 1  # `containing`: the target and its ancestors, which cannot lead to it
 _COUNTING_AT_ONCE = 8  # git processes counting at a time
 _WALK_BUDGET = 4096  # commits a pair's walk may visit before git is asked instead
-_INFINITY = 1 << 62  # a commit the commit-graph does not hold sorts after all it holds, as in git
+
+
+def _final(mask: int) -> int:
+    """A walked commit's mask, whether it was popped (stored inverted) or is still queued."""
+    return ~mask if mask < 0 else mask
 
 
 def _symmetric(old: str, new: str) -> list[str]:
@@ -80,7 +75,7 @@ class GitHistory:
     def __init__(self, paths: RepoPaths) -> None:
         self.paths = paths
         self._opened: Repo | None = None
-        self._graph = _open_graph(paths.common_dir)
+        self._graph = open_commit_graph(paths.common_dir / "objects")
         shallow = paths.common_dir / "shallow"
         self._shallow = set(shallow.read_text().split()) if shallow.is_file() else set()
         # Walks number commits: a commit-graph row (0 and up), or a negative number for a commit the graph lacks.
@@ -260,7 +255,7 @@ class GitHistory:
     def _read_outside(self, node: int) -> tuple[tuple[int, ...], int, int]:
         commit = self._repo.object_store[self._sha(node).encode()]  # type: ignore[index]
         parents = tuple(self._node(p.decode()) for p in commit.parents)  # type: ignore[attr-defined]
-        record = self._outside_records[node] = (parents, _INFINITY, commit.commit_time)  # type: ignore[attr-defined]
+        record = self._outside_records[node] = (parents, INFINITY, commit.commit_time)  # type: ignore[attr-defined]
         return record
 
     def exclusive(
@@ -268,93 +263,51 @@ class GitHistory:
     ) -> list[CommitSha]:
         """`git rev-list INCLUDE --not EXCLUDE`: children before parents.
 
-        One walk from both sides at once, stopping as soon as everything still
-        queued is reachable from EXCLUDE, so the cost follows the range, not the
-        whole history.
+        On commit-graph rows, one walk from both sides at once, in generation order, stopping as
+        soon as everything still queued is reachable from EXCLUDE: the cost follows the range, not
+        the whole history. Without generation numbers for them (no graph, or commits newer than
+        it) no early stop is exact, so git itself lists them.
         """
-        record = self._record
-        flags: dict[int, int] = {}
-        heap: list[tuple[int, int, int, tuple[int, ...]]] = []
-        popped: set[int] = set()
-        interesting = 0  # queued commits reachable from INCLUDE only
-
-        def push(node: int, flag: int) -> None:
-            nonlocal interesting
-            old = flags.get(node)
-            if old is None:
-                flags[node] = flag
-                parents, generation, when = record(node)
-                heapq.heappush(heap, (-generation, -when, node, parents))
-                interesting += flag == _NEW
-            elif old | flag != old:
-                flags[node] = old | flag
-                if old == _NEW and node not in popped:
-                    interesting -= 1
-
-        for sha in exclude:
-            push(self._node(sha), _OLD)
-        for sha in include:
-            push(self._node(sha), _NEW)
+        rows = self._rows(*include, *exclude)
+        if rows is None:
+            return self._exclusive_by_git(include=include, exclude=exclude, first_parent=first_parent)
+        starts = [(row, _OLD) for row in rows[len(include) :]] + [(row, _NEW) for row in rows[: len(include)]]
         order: list[int] = []
-        slop = 0 if self._graph is not None else _DATE_SLOP  # dates can be skewed; generations cannot
-        while heap and (interesting > 0 or slop > 0):
-            if interesting == 0:
-                slop -= 1
-            _, _, node, parents = heapq.heappop(heap)
-            popped.add(node)
-            flag = flags[node]
-            if flag == _NEW:
-                interesting -= 1
-                order.append(node)
-                for parent in parents[:1] if first_parent else parents:
-                    push(parent, _NEW)
-            else:
-                for parent in parents:
-                    push(parent, _OLD)
-        return [CommitSha(self._sha(node)) for node in order if flags[node] == _NEW]
+        masks: list[int] = []
+        self._paint(starts, stale=_OLD, first_parent=first_parent, order=order, masks=masks)
+        return [CommitSha(self._sha(node)) for node, mask in zip(order, masks, strict=True) if mask == _NEW]
+
+    def _exclusive_by_git(
+        self, *, include: Sequence[str], exclude: Sequence[str], first_parent: bool
+    ) -> list[CommitSha]:
+        names = [*include, *(f"^{sha}" for sha in exclude)]
+        listed = run_git(
+            ["rev-list", *(["--first-parent"] if first_parent else []), "--stdin", "--"],
+            cwd=self.paths.cwd,
+            stdin="".join(f"{name}\n" for name in names),
+        )
+        return [CommitSha(sha) for sha in listed.stdout.split()]
 
     def containing(self, target: str, tips: Iterable[str]) -> set[CommitSha]:
         """Which of `tips` contain `target` (are it, or descend from it): one walk for all of them.
 
-        Each tip carries a bit; a commit's mask is the OR of the masks of the tips that
-        reach it. Walking in generation order means a commit's mask is complete when it is
-        popped, and nothing older than `target` needs visiting. The walk covers every commit
-        between the tips and the target, so it runs on commit-graph rows: a few microseconds each.
+        Each tip carries a bit; a commit's mask is the OR of the masks of the tips that reach it.
+        The target carries a bit of its own that marks its ancestors, which cannot lead back to
+        it: the walk ends when every queued commit is one of them (or, with generation numbers,
+        when the target is reached or nothing queued is above its generation). No commit dates
+        are trusted: a descendant dated before its ancestor is still found. On commit-graph rows
+        the walk covers the commits between the tips and the target, a few microseconds each.
         """
         tip_list = [t for t in dict.fromkeys(tips) if self.has_commit(t)]
         if not tip_list or not self.has_commit(target):
             return set()
-        record = self._record
-        rows = self._graph.record if self._graph is not None and not self._shallow else None  # the fast path
         goal = self._node(target)
-        _, generation, when = record(goal)
-        if self._graph is None:  # dates may be skewed: look a day further back, as git's cut-off does
-            when -= _DATE_SKEW_SECONDS
-        floor = (generation, when)
-        masks: dict[int, int] = {}
-        heap: list[tuple[int, int, int, tuple[int, ...]]] = []
-        for bit, tip in enumerate(tip_list):
-            node = self._node(tip)
-            if node not in masks:
-                parents, tip_generation, tip_when = record(node)
-                heapq.heappush(heap, (-tip_generation, -tip_when, node, parents))
-            masks[node] = masks.get(node, 0) | (1 << bit)
-        while heap:
-            _, _, node, parents = heapq.heappop(heap)
-            mask = masks.pop(node)  # never needed again: every child has been popped
-            if node == goal:
-                return {CommitSha(t) for bit, t in enumerate(tip_list) if mask >> bit & 1}
-            for parent in parents:
-                known = masks.get(parent)
-                if known is None:
-                    grand, generation, when = rows(parent) if rows is not None and parent >= 0 else record(parent)
-                    if parent != goal and (generation, when) <= floor:
-                        continue  # older than the target: cannot lead to it
-                    heapq.heappush(heap, (-generation, -when, parent, grand))
-                    masks[parent] = mask
-                else:
-                    masks[parent] = known | mask
-        return set()
+        generation = self._record(goal)[1]
+        starts = [(goal, _BELOW)] + [(self._node(tip), 2 << bit) for bit, tip in enumerate(tip_list)]
+        floor = generation if generation < INFINITY else INFINITY - 1  # nothing at or below it can lead to the target
+        mask = self._paint(starts, stale=_BELOW, floor=floor, goal=goal)
+        assert mask is not None
+        return {CommitSha(t) for bit, t in enumerate(tip_list) if mask & (2 << bit)}
 
     def divergences(
         self, pairs: Iterable[tuple[CommitSha, CommitSha]]
@@ -391,43 +344,112 @@ class GitHistory:
         Walking by generation, a commit's flags (reached from OLD, from NEW) are final when it is
         popped; once every queued commit is reached from both, nothing below can be on one side only.
         """
+        rows = self._rows(old, new)
+        if rows is None:
+            return None
+        left, right = rows
+        assert self._graph is not None
+        if abs(self._graph.record(left)[1] - self._graph.record(right)[1]) >= _WALK_BUDGET:
+            return None  # a side holds at least a commit per generation between them: too many to walk
+        masks: list[int] = []  # on commit-graph rows each commit is popped once, with its final mask
+        if self._paint([(left, _OLD), (right, _NEW)], stale=_OLD | _NEW, budget=_WALK_BUDGET, masks=masks) is None:
+            return None  # far apart: git counts faster
+        return Divergence(old_only=masks.count(_OLD), new_only=masks.count(_NEW))
+
+    def _rows(self, *shas: str) -> list[int] | None:
+        """The commit-graph rows of these commits, or None unless the graph holds them all (with their ancestors)."""
         graph = self._graph
         if graph is None or self._shallow:
             return None
-        left, right = graph.position(old), graph.position(new)
-        if left is None or right is None:
-            return None
-        record = graph.record
-        ends = {node: record(node) for node in (left, right)}
-        if abs(ends[left][1] - ends[right][1]) >= _WALK_BUDGET:
-            return None  # a side holds at least a commit per generation between them: too many to walk
-        flags = {left: 1, right: 2} if left != right else {left: 3}
+        rows = [graph.position(sha) for sha in shas]
+        return None if None in rows else rows  # type: ignore[return-value]
+
+    def _paint(
+        self,
+        starts: Sequence[tuple[int, int]],
+        *,
+        stale: int,
+        first_parent: bool = False,
+        floor: int = -1,
+        goal: int | None = None,
+        budget: int = 0,
+        order: list[int] | None = None,
+        masks: list[int] | None = None,
+    ) -> int | None:
+        """The walk the ancestry questions share: paint each start's bits down onto its ancestors.
+
+        A commit's mask is the OR of the bits of the starts that reach it. Commits are popped
+        highest generation first (then newest date), so a commit-graph row is popped after all
+        its children, with its final mask, and is then forgotten. A commit the graph lacks
+        (generation INFINITY, ordered by date) may be reached again after it was popped: it is
+        then walked again with its new bits, so masks stay exact whatever the dates say.
+
+        A commit whose mask holds all of `stale` keeps no walk going: the walk ends when none
+        that does is queued. `first_parent`: commits not stale follow their first parent only.
+        Commits of generation `floor` or less are not entered. `order` receives each commit as it
+        is popped, and `masks` its mask then. Returns the bits that reached `goal` (the walk ends when a goal on
+        a commit-graph row is popped: all that can reach it was popped before), 0 without one,
+        or None past `budget` pops.
+        """
+        record = self._record
+        rows = self._graph.record if self._graph is not None and not self._shallow else None  # the fast path
+        painted: dict[int, int] = {}  # queued commits, and popped ones the graph lacks (inverted: negative)
+        for node, bits in starts:
+            painted[node] = painted.get(node, 0) | bits
         heap: list[tuple[int, int, int, tuple[int, ...]]] = []
-        for node, (parents, generation, when) in ends.items():
-            heapq.heappush(heap, (-generation, -when, node, parents))
-        one_side = sum(1 for flag in flags.values() if flag != 3)
-        sides = [0, 0, 0, 0]  # by flag: 1 OLD only, 2 NEW only
-        budget = _WALK_BUDGET
-        while heap and one_side:
-            budget -= 1
-            if not budget:
-                return None  # far apart: git counts faster
-            _, _, node, parents = heapq.heappop(heap)
-            flag = flags[node]
-            if flag != 3:
-                one_side -= 1
-                sides[flag] += 1
-            for parent in parents:
-                known = flags.get(parent)
+        live = 0  # queued commits that are not stale
+        for node, mask in painted.items():
+            parents, generation, when = record(node)
+            heap.append((-generation, -when, node, parents))
+            live += mask & stale != stale
+        heapq.heapify(heap)
+        pop, push, get = heapq.heappop, heapq.heappush, painted.get  # locals: this loop runs per commit
+        reached = 0
+        while heap and live:
+            if budget:
+                budget -= 1
+                if not budget:
+                    return None
+            _, _, node, parents = pop(heap)
+            if node >= 0:
+                mask = painted.pop(node)
+            else:
+                mask = painted[node]
+                painted[node] = ~mask
+            alive = mask & stale != stale
+            if alive:
+                live -= 1
+            if node == goal:
+                reached = mask
+                if node >= 0:
+                    break
+            if order is not None:
+                order.append(node)
+            if masks is not None:
+                masks.append(mask)
+            for parent in parents[:1] if first_parent and alive else parents:
+                known = get(parent)
                 if known is None:
-                    flags[parent] = flag
+                    grand, generation, when = rows(parent) if rows is not None and parent >= 0 else record(parent)
+                    if generation <= floor:
+                        continue  # at or below the floor: cannot lead anywhere wanted
+                    push(heap, (-generation, -when, parent, grand))
+                    painted[parent] = mask
+                    live += alive
+                elif known >= 0:  # queued
+                    merged = known | mask
+                    if merged != known:
+                        painted[parent] = merged
+                        live -= known & stale != stale and merged & stale == stale
+                elif ~known | mask != ~known:  # popped already, and reached again by a path dated later
+                    merged = ~known | mask
                     grand, generation, when = record(parent)
-                    heapq.heappush(heap, (-generation, -when, parent, grand))
-                    one_side += flag != 3
-                elif known | flag != known:
-                    flags[parent] = 3
-                    one_side -= 1
-        return Divergence(old_only=sides[1], new_only=sides[2])
+                    push(heap, (-generation, -when, parent, grand))
+                    painted[parent] = merged
+                    live += merged & stale != stale
+        if goal is not None and goal in painted:
+            return _final(painted[goal])
+        return reached
 
     def is_ancestor(self, *, ancestor: str, descendant: str) -> bool:
         """`git merge-base --is-ancestor`: True when `descendant` contains `ancestor`.
