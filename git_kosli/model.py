@@ -16,7 +16,7 @@ CommitSha = NewType("CommitSha", str)
 EnvName = NewType("EnvName", str)
 Fingerprint = NewType("Fingerprint", str)
 
-_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # SHA-1, or SHA-256 (`git init --object-format=sha256`)
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]*$")
@@ -32,7 +32,7 @@ def clean_text(text: str) -> str:
 
 
 def commit_sha_or_none(text: str | None) -> CommitSha | None:
-    """A full lowercase 40-hex commit name, or None for anything else (empty, short, junk)."""
+    """A full lowercase commit name (40 hex digits, 64 in a SHA-256 repository), or None for anything else."""
     if text and _FULL_SHA.match(text.lower()):
         return CommitSha(text.lower())
     return None

@@ -19,7 +19,8 @@ from git_kosli.git import bisect as git_bisect
 from git_kosli.git.repository import RepoPaths
 from git_kosli.model import CommitSha
 
-FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
+_SHA = r"[0-9a-f]{40}|[0-9a-f]{64}"  # SHA-1, or SHA-256 (`git init --object-format=sha256`)
+FIRST_BAD = re.compile(rf"^({_SHA}) is the first bad commit", re.MULTILINE)
 ONLY_SKIPPED = "There are only 'skip'ped commits left to test."
 
 
@@ -164,7 +165,7 @@ class Session:
                 outcome.culprit = CommitSha(found.group(1))
                 return outcome
             if ONLY_SKIPPED in said:
-                outcome.suspects = [CommitSha(s) for s in re.findall(r"^([0-9a-f]{40})$", said, re.MULTILINE)]
+                outcome.suspects = [CommitSha(s) for s in re.findall(rf"^({_SHA})$", said, re.MULTILINE)]
                 return outcome
             position = self.advance()
             if position.span is not None:

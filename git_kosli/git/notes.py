@@ -131,7 +131,7 @@ class NotesTree:
         digest = wanted.digest()
         if self.tip is not None and compared.holds(self.tip, digest):
             return NotesUpdate(self.paths, self.tip, wanted.texts, {}, [], 0, len(wanted.of))
-        ids = [_blob_id(data) for data in wanted.texts]
+        ids = [_blob_id(data, sha256=_sha256(self.tip)) for data in wanted.texts]
         of = wanted.of
         found: dict[int, int] = {}  # one int object per distinct value, shared by the commits that have it
         walk = self._walk(of.keys())
@@ -248,6 +248,7 @@ class _Walk:
         if self._tip is None or not self._wanted:
             return
         wanted = self._wanted
+        entries_of = _TREE_ENTRY_SHA256 if _sha256(self._tip) else _TREE_ENTRY
         level: list[tuple[str, str]] = [("", f"{self._tip}^{{tree}}")]  # (hex prefix so far, tree to read)
         depth = 0
         while level:
@@ -255,7 +256,7 @@ class _Walk:
             for (prefix, _), content in zip(
                 level, cat_objects([name for _, name in level], cwd=self._paths.cwd), strict=True
             ):
-                entries = _TREE_ENTRY.findall(content or b"")
+                entries = entries_of.findall(content or b"")
                 directories = [(prefix + name.decode(), oid) for mode, name, oid in entries if mode == b"40000"]
                 below += directories
                 self.seen += len(entries) - len(directories)
@@ -276,6 +277,12 @@ class _Walk:
 
 
 _TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.DOTALL)  # MODE NAME NUL OID (SHA-1) of a tree object
+_TREE_ENTRY_SHA256 = re.compile(rb"(\d+) ([^\0]*)\0(.{32})", re.DOTALL)  # the same in a SHA-256 repository
+
+
+def _sha256(tip: str | None) -> bool:
+    """True in a SHA-256 repository (`git init --object-format=sha256`), as the notes commit's name says."""
+    return tip is not None and len(tip) == 64
 
 
 def _fanout(count: int) -> int:
@@ -291,9 +298,10 @@ def _note_path(sha: str, *, fanout: int) -> str:
     return "".join(f"{sha[2 * i : 2 * i + 2]}/" for i in range(fanout)) + sha[2 * fanout :]
 
 
-def _blob_id(data: bytes) -> str:
-    """The object id git gives a blob of these bytes (without asking git)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+def _blob_id(data: bytes, *, sha256: bool) -> str:
+    """The object id git gives a blob of these bytes (without asking git), SHA-1 or SHA-256."""
+    algorithm = hashlib.sha256 if sha256 else hashlib.sha1
+    return algorithm(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _commit_stream(update: NotesUpdate, *, command: str, progress: Callable[[int], None] | None) -> Iterator[bytes]:
