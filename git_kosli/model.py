@@ -15,10 +15,13 @@ from typing import NamedTuple, NewType, TypeGuard
 CommitSha = NewType("CommitSha", str)
 EnvName = NewType("EnvName", str)
 Fingerprint = NewType("Fingerprint", str)
+NO_FINGERPRINT = Fingerprint("")
+"""The fingerprint of an artifact reported without a digest (a tag-pinned image from the ECS or Cloud Run
+reporters: Kosli keeps `fingerprint: ""` and events with `sha256: null`). Such an artifact is known by its
+name only: no flow can have reported it, so it has no provenance, and it is not rogue for that alone."""
 
-_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # SHA-1, or SHA-256 (`git init --object-format=sha256`)
+_FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # SHA-1, or SHA-256 (`git init --object-format=sha256`)
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
-_FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-_]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -33,7 +36,7 @@ def clean_text(text: str) -> str:
 
 def commit_sha_or_none(text: str | None) -> CommitSha | None:
     """A full lowercase commit name (40 hex digits, 64 in a SHA-256 repository), or None for anything else."""
-    if text and _FULL_SHA.match(text.lower()):
+    if text and _FULL_ID.match(text.lower()):
         return CommitSha(text.lower())
     return None
 
@@ -77,20 +80,24 @@ class Artifact(NamedTuple):
 
     `provenance` lists every flow the fingerprint was reported to (CI, promotion, scans), in
     whatever order Kosli lists them: nothing may depend on that order (`pairing` says which entry
-    is this repository's). An empty tuple means no provenance: a rogue artifact.
+    is this repository's). An empty tuple means no provenance: a rogue artifact, unless the
+    artifact has no fingerprint at all (`NO_FINGERPRINT`), when provenance cannot be known.
+    `instances` and `started_at` are None when unknown: a history rebuilt from Kosli's events
+    knows a count only where an event states it ("from 1 to 3") or a fetched snapshot gives
+    it, and a start time (the first `creationTimestamp`) only from a fetched snapshot.
     """
 
     name: str
     fingerprint: Fingerprint
     provenance: tuple[Provenance, ...] = ()
-    instances: int = 1
+    instances: int | None = 1
     compliant: bool | None = None
     started_at: float | None = None
 
     @property
     def rogue(self) -> bool:
-        """True when no flow ever reported this fingerprint."""
-        return not any(p.git_commit or p.flow for p in self.provenance)
+        """True when no flow ever reported this fingerprint (never for an artifact without one)."""
+        return bool(self.fingerprint) and not any(p.git_commit or p.flow for p in self.provenance)
 
     @property
     def display_name(self) -> str:
@@ -156,6 +163,7 @@ class SnapshotSummary:
 
     index: int
     timestamp: float
+    compliant: bool | None = None
 
 
 LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a date can show
@@ -192,8 +200,9 @@ def _artifact_problem(artifact: Artifact) -> str | None:
         return "a name must be text without control characters"
     if artifact.fingerprint and not is_fingerprint(artifact.fingerprint):
         return f"fingerprint '{clean_text(artifact.fingerprint)[:80]}' is not 64 hex digits"
-    if not (isinstance(artifact.instances, int) and 1 <= artifact.instances <= MAX_INDEX):
-        return f"instances {artifact.instances!r} is not a count"
+    count = artifact.instances
+    if count is not None and not (isinstance(count, int) and 1 <= count <= MAX_INDEX):
+        return f"instances {count!r} is not a count (nor None: unknown)"
     if artifact.started_at is not None and not is_time(artifact.started_at):
         return f"start time {artifact.started_at!r} is not a time"
     for entry in artifact.provenance:

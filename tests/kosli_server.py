@@ -2,13 +2,19 @@
 
 It answers the read endpoints with the shapes in `kosli-api.md` (and the recorded
 responses in `tests/fixtures/`), built from the model's snapshots: running and
-exited artifacts, several flows per artifact, artifacts without provenance,
-events and flow artifact lists in pages (builds never deployed too,
-newest first). Every request is logged, and faults can
-be queued per path: an HTTP status (with headers), a slow answer, truncated JSON,
-an HTML error page, a body past any sane size, a decompression bomb, an answer
-dripped a byte at a time, pages that never end (`endless`, `same` page); and the
-server can speak TLS with a certificate of its own (`tls_certificate`).
+exited artifacts, several flows per artifact (listed in a varying order with
+`vary_flow_order`), artifacts without provenance and without a digest (`fingerprint:
+""`, events with `sha256: null`), snapshots with no events (nothing changed but the
+report), logical environments, events as the real server words them ("from 0 to 3"
+only where instances start or stop; `changed`, `updated-provenance` and `became-*`
+say "N instance(s) changed"), flow artifact lists (404 for a flow it does not have, or
+an archived one; builds never deployed too, newest first), all in pages of at most 100
+(more is a 422, as FastAPI answers).
+Every request is logged, and faults can be queued per path: an HTTP status (with
+headers), a slow answer, truncated JSON, an HTML error page, a body past any sane
+size, a decompression bomb, an answer dripped a byte at a time, pages that never end
+(`endless`, `same` page); and the server can speak TLS with a certificate of its own
+(`tls_certificate`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from git_kosli.model import FlowArtifact, Snapshot
+from git_kosli.model import Artifact, FlowArtifact, Snapshot
+
+MAX_PER_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -78,16 +86,24 @@ class KosliServer:
     """The org's data, the request log and queued faults, served on a free loopback port."""
 
     def __init__(
-        self, org: str = "acme", token: str | None = "test-token", tls_certificate: tuple[str, str] | None = None
+        self,
+        org: str = "acme",
+        token: str | None = "test-token",
+        tls_certificate: tuple[str, str] | None = None,
+        *,
+        vary_flow_order: bool = False,
     ) -> None:
-        """`tls_certificate`: (certificate file, key file) to answer over https."""
+        """`tls_certificate`: (certificate file, key file) to answer over https; `vary_flow_order`: see above."""
         self.org = org
         self.token = token
         self.pages: str | None = None  # None, or `endless` / `same`: how listings page
+        self.vary_flow_order = vary_flow_order
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
+        self.logical: dict[str, list[str]] = {}
         self.flow_artifacts: dict[str, list[dict[str, Any]]] = {}
         self.recorded: dict[tuple[str, int], dict[str, Any]] = {}  # bodies Kosli sent, served at their own number
+        self.archived: set[str] = set()
         self.requests: list[Request] = []
         self.timeline: list[tuple[str, str]] = []  # ("asked" | "answered", path), in the order they happened
         self.faults: list[tuple[str, Fault]] = []
@@ -132,16 +148,28 @@ class KosliServer:
             history = self.snapshots.setdefault(snapshot.env, [])
             assert snapshot.index == len(history) + 1, "snapshots are numbered 1, 2, ... per environment"
             previous = history[-1] if history else None
-            body = snapshot_json(snapshot, previous, env_type)
+            body = snapshot_json(snapshot, previous, env_type, vary_flow_order=self.vary_flow_order)
             if previous is not None:
                 previous["is_latest"] = False
                 previous["next_snapshot_timestamp"] = body["timestamp"]
             history.append(body)
-            self.events.setdefault(snapshot.env, []).extend(events_json(snapshot.env, body))
+            self.events.setdefault(snapshot.env, []).extend(
+                events_json(snapshot.env, body, vary_flow_order=self.vary_flow_order)
+            )
             self._list_artifacts(snapshot)
+
+    def add_logical(self, name: str, includes: Sequence[str]) -> None:
+        """A logical environment: it groups physical ones and has no snapshots of its own."""
+        self.logical[name] = list(includes)
+
+    def archive(self, flow: str) -> None:
+        """Archive a flow: its artifacts are no longer listed (404), though snapshots still name it."""
+        self.archived.add(flow)
 
     def _list_artifacts(self, snapshot: Snapshot) -> None:
         for artifact in snapshot.artifacts:
+            if not artifact.fingerprint:
+                continue  # no digest: no flow can have been told of it
             for entry in artifact.provenance:
                 listed = self.flow_artifacts.setdefault(entry.flow, [])
                 if any(item["fingerprint"] == artifact.fingerprint for item in listed):
@@ -224,7 +252,7 @@ class KosliServer:
         if kind == "snapshots" and len(rest) == 2:
             return self._snapshot(rest[0], rest[1]), {}
         if kind == "artifacts" and not rest:
-            return _page(self._flow_listing(_one(query, "flow_name")), query)[0], {}
+            return _page(self._flow_listing(_one(query, "flow_name")), query)
         if kind == "artifacts" and len(rest) == 3 and rest[1] == "fingerprint":
             return self._artifact(rest[0], rest[2]), {}
         if kind == "artifacts" and len(rest) == 3 and rest[1] == "commit_sha":
@@ -245,7 +273,7 @@ class KosliServer:
         return [{**first, "description": f"page {page} item {i}"} for i in range(per_page)], {}
 
     def _environments(self, query: dict[str, list[str]]) -> Any:
-        items = [self._environment(name) for name in sorted(self.snapshots)]
+        items = [self._environment(name) for name in sorted([*self.snapshots, *self.logical])]
         if "page" not in query and "per_page" not in query:
             return items
         page, headers = _page(items, query)
@@ -258,6 +286,19 @@ class KosliServer:
         }
 
     def _environment(self, env: str) -> dict[str, Any]:
+        if env in self.logical:
+            return {
+                "org": self.org,
+                "name": env,
+                "type": "logical",
+                "description": "",
+                "last_modified_at": 0.0,
+                "last_reported_at": None,
+                "state": None,
+                "tags": {},
+                "policies": None,
+                "included_environments": self.logical[env],
+            }
         history = self._history(env)
         return {
             "org": self.org,
@@ -268,9 +309,13 @@ class KosliServer:
             "last_reported_at": history[-1]["timestamp"] if history else None,
             "state": None,
             "tags": {},
+            "policies": [],
+            "included_environments": None,
         }
 
     def _history(self, env: str) -> list[dict[str, Any]]:
+        if env in self.logical:
+            return []  # no snapshots of its own
         if env not in self.snapshots:
             raise Fail(404, f"Environment named '{env}' does not exist for organization '{self.org}'")
         return self.snapshots[env]
@@ -289,7 +334,7 @@ class KosliServer:
         ]
         if _one(query, "reverse") != "true":
             items.reverse()
-        return _page(items, query)[0]
+        return _page(items, query)[0]  # no pagination headers on this endpoint
 
     def _snapshot(self, env: str, expr: str) -> dict[str, Any]:
         history = self._history(env)
@@ -304,6 +349,8 @@ class KosliServer:
 
     def _events(self, env: str, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
         self._history(env)
+        if env in self.logical:
+            raise Fail(400, f"Environment '{env}' is logical: it has no events of its own")
         start = int(_one(query, "start") or 1)
         items = [e for e in self.events.get(env, []) if e["snapshot_index"] >= start]
         if _one(query, "reverse") != "true":
@@ -311,7 +358,9 @@ class KosliServer:
         return _page(items, query)
 
     def _flow_listing(self, flow: str) -> list[dict[str, Any]]:
-        return self.flow_artifacts.get(flow, [])
+        if flow not in self.flow_artifacts or flow in self.archived:
+            raise Fail(404, f"Flow named '{flow}' does not exist for organization '{self.org}'")
+        return self.flow_artifacts[flow]
 
     def _artifact(self, flow: str, fingerprint: str) -> dict[str, Any]:
         for item in self._flow_listing(flow):
@@ -395,6 +444,8 @@ def _one(query: dict[str, list[str]], name: str) -> str:
 
 def _page(items: Sequence[Any], query: dict[str, list[str]]) -> tuple[list[Any], dict[str, str]]:
     page, per_page = int(_one(query, "page") or 1), int(_one(query, "per_page") or 15)
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise Fail(422, f"per_page: ensure this value is between 1 and {MAX_PER_PAGE}")
     total = max(1, -(-len(items) // per_page))
     headers = {
         "X-Total-Count": str(len(items)),
@@ -430,41 +481,75 @@ def resolve_expression(expr: str, timestamps: Sequence[float], now: float | None
     return sum(t <= moment for t in timestamps)
 
 
-def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type: str = "ECS") -> dict[str, Any]:
+def _identity(artifact: dict[str, Any]) -> tuple[str, str]:
+    """What Kosli knows an artifact by: its fingerprint, or its name when it has no digest."""
+    return (artifact["fingerprint"], "") if artifact["fingerprint"] else ("", artifact["name"])
+
+
+def _flows(artifact: Artifact, turn: int, *, vary: bool) -> list[dict[str, Any]]:
+    """The artifact's `flows[]` entries; with `vary`, rotated by `turn`, as real snapshots list them."""
+    flows: list[dict[str, Any]] = [
+        {
+            "flow_name": p.flow,
+            "trail_name": p.git_commit or "",
+            "git_commit": p.git_commit or "",
+            "commit_url": p.commit_url or "",
+            "deployment_diff": {},
+            "artifact_compliance_in_flow": True,
+        }
+        for p in artifact.provenance
+    ]
+    if vary and flows:
+        turn %= len(flows)
+        flows = flows[turn:] + flows[:turn]
+    return flows
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    """The annotation type of an artifact against the same one in the snapshot before."""
+    if before is None:
+        compliance = {True: "compliant", False: "non-compliant"}.get(after["compliant"], "unknown")
+        return f"started-{compliance}"
+    if (
+        before["annotation"]["now"] != after["annotation"]["now"]
+        or before["creationTimestamp"] != after["creationTimestamp"]
+    ):
+        return "changed"
+    if sorted(f["flow_name"] for f in before["flows"]) != sorted(f["flow_name"] for f in after["flows"]):
+        return "updated-provenance"
+    if before["compliant"] != after["compliant"]:
+        return "became-compliant" if after["compliant"] else "became-non-compliant"
+    return "unchanged"
+
+
+def snapshot_json(
+    snapshot: Snapshot, previous: dict[str, Any] | None, env_type: str = "ECS", *, vary_flow_order: bool = False
+) -> dict[str, Any]:
     """A `GetSnapshotResponse`: the running artifacts, plus those that exited in this snapshot (`now: 0`)."""
-    before = {a["fingerprint"]: a for a in (previous or {}).get("artifacts", []) if a["annotation"]["now"] > 0}
+    before = {_identity(a): a for a in (previous or {}).get("artifacts", []) if a["annotation"]["now"] > 0}
     artifacts = []
-    for artifact in snapshot.artifacts:
-        was = before.pop(artifact.fingerprint, {"annotation": {"now": 0}})["annotation"]["now"]
-        kind = "unchanged" if was == artifact.instances else ("started-compliant" if was == 0 else "changed")
-        flows: list[dict[str, Any]] = [
-            {
-                "flow_name": p.flow,
-                "trail_name": p.git_commit or "",
-                "git_commit": p.git_commit or "",
-                "commit_url": p.commit_url or "",
-                "deployment_diff": {},
-                "artifact_compliance_in_flow": True,
-            }
-            for p in artifact.provenance
-        ]
-        artifacts.append(
-            {
-                "name": artifact.name,
-                "fingerprint": artifact.fingerprint,
-                "compliant": artifact.compliant,
-                "deployments": [],
-                "policy_decisions": [],
-                "reasons_for_incompliance": [],
-                "creationTimestamp": [int(artifact.started_at)] * artifact.instances if artifact.started_at else [],
-                "pods": None,
-                "annotation": {"type": kind, "was": was, "now": artifact.instances},
-                "flow_name": flows[0]["flow_name"] if flows else "",
-                "git_commit": flows[0]["git_commit"] if flows else "",
-                "commit_url": flows[0]["commit_url"] if flows else "",
-                "flows": flows,
-            }
-        )
+    for position, artifact in enumerate(snapshot.artifacts):
+        instances = artifact.instances or 1
+        flows = _flows(artifact, snapshot.index + position, vary=vary_flow_order)
+        entry: dict[str, Any] = {
+            "name": artifact.name,
+            "fingerprint": artifact.fingerprint,
+            "compliant": artifact.compliant,
+            "deployments": [],
+            "policy_decisions": [],
+            "reasons_for_incompliance": [],
+            "creationTimestamp": [int(artifact.started_at)] * instances if artifact.started_at else [],
+            "pods": None,
+            "flow_name": flows[0]["flow_name"] if flows else "",
+            "git_commit": flows[0]["git_commit"] if flows else "",
+            "commit_url": flows[0]["commit_url"] if flows else "",
+            "flows": flows,
+        }
+        previously = before.pop(_identity(entry), None)
+        was = previously["annotation"]["now"] if previously else 0
+        entry["annotation"] = {"type": "", "was": was, "now": instances}
+        entry["annotation"]["type"] = _change(previously, entry)
+        artifacts.append(entry)
     for gone in before.values():
         artifacts.append({**gone, "annotation": {"type": "exited", "was": gone["annotation"]["now"], "now": 0}})
     return {
@@ -481,23 +566,36 @@ def snapshot_json(snapshot: Snapshot, previous: dict[str, Any] | None, env_type:
     }
 
 
-def events_json(env: str, body: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """The events that made a snapshot, one per artifact that started, changed or exited in it."""
-    for artifact in body["artifacts"]:
+def _instances(count: int) -> str:
+    return f"{count} instance{'' if count == 1 else 's'}"
+
+
+def events_json(env: str, body: dict[str, Any], *, vary_flow_order: bool = False) -> Iterable[dict[str, Any]]:
+    """The events that made a snapshot, one per artifact that started, changed or exited in it, worded as Kosli does.
+
+    Only starting and stopping state counts ("from 0 to 3"); every other change says "N instance(s) changed".
+    """
+    for position, artifact in enumerate(body["artifacts"]):
         note = artifact["annotation"]
         if note["type"] == "unchanged":
             continue
-        flows = [{"flow_name": f["flow_name"], "deployments": None} for f in artifact["flows"]]
-        verb = "stopped" if note["now"] == 0 else "started" if note["was"] == 0 else "changed"
-        count = max(note["now"], note["was"])
+        if note["was"] == 0:
+            description = f"{_instances(note['now'])} started running (from 0 to {note['now']})"
+        elif note["now"] == 0:
+            description = f"{_instances(note['was'])} stopped running (from {note['was']} to 0)"
+        else:
+            description = f"{_instances(note['now'])} changed"
+        flows: list[dict[str, Any]] = [{"flow_name": f["flow_name"], "deployments": None} for f in artifact["flows"]]
+        if vary_flow_order and len(flows) > 1 and position % 2:  # the order differs from the snapshot's too
+            flows = flows[1:] + flows[:1]
         yield {
             "environment_name": env,
             "snapshot_index": body["index"],
             "artifact_name": artifact["name"],
-            "sha256": artifact["fingerprint"],
+            "sha256": artifact["fingerprint"] or None,
             "reported_at": body["timestamp"],
             "type": note["type"],
-            "description": f"{count} instances {verb} running (from {note['was']} to {note['now']})",
+            "description": description,
             "pipeline": artifact["flow_name"],
             "deployments": [],
             "flows": flows,

@@ -24,8 +24,8 @@ from git_kosli.sources.kosli.json import (
     flows_of_events,
     loads_strict,
     provenance_from_listing,
+    replay_history,
     snapshot_from_json,
-    snapshots_from_events,
     summary_from_json,
 )
 from tests.conftest import RunCli
@@ -130,7 +130,7 @@ def test_an_event_log_replays_or_is_refused_before_anything_keeps_it(items: list
     try:
         events = events_from_json(items)
         flows_of_events(events)
-        replayed = snapshots_from_events(EnvName("e"), events, {})
+        replayed = replay_history(EnvName("e"), [], events, {})
     except SourceError:
         return
     assert all(snapshot.index >= 1 for snapshot in replayed)

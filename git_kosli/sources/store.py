@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from git_kosli.errors import GET_SNAPSHOTS, SourceError, StoreConflictError, UnknownEnvironmentError
 from git_kosli.model import (
@@ -180,7 +180,7 @@ class Store:
             f"move it aside, then import the snapshots again: mv {self.path} {self.path}.broken",
         ]
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

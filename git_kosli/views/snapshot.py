@@ -41,10 +41,10 @@ def show_text(snap: Snapshot, flows: Sequence[str | None]) -> str:
         [
             _commit(a, flow),
             a.name,
-            a.fingerprint[:12],
+            a.fingerprint[:12] or "-",
             flow or ("N/A (no provenance)" if a.rogue else "N/A"),
             _compliance(a.compliant),
-            str(a.instances),
+            "?" if a.instances is None else str(a.instances),
         ]
         for a, flow in zip(snap.artifacts, flows, strict=True)
     ]

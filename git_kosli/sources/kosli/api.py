@@ -4,8 +4,9 @@ Requests are retried as the Kosli CLI retries them (go-retryablehttp): connectio
 errors, 429, 409 and 5xx except 501; waits of 1, 2, 4 ... seconds, at most 30,
 or what `Retry-After` says. After that, one line that says what failed. The token
 travels only in the `Authorization` header and never over plain http to another
-machine, nor to a proxy that could read it; debug lines carry the method, URL
-(credentials masked), status and time, never a header.
+machine, nor to a proxy that could read it; redirects are followed, as the CLI's Go
+client does, but only on the Kosli host (never from https to http); debug lines carry
+the method, URL (credentials masked), status and time, never a header.
 
 An answer has limits, so a broken or hostile server cannot hold a command or its
 memory: each attempt ends within the connect and read timeouts together (a server
@@ -35,9 +36,11 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_WAIT = 30.0
-PER_PAGE = 100
+PER_PAGE = 100  # the most Kosli's list endpoints give in a page
 MAX_BODY = 64 * 1024 * 1024  # bytes of one answer, decompressed
 MAX_PAGES = 10_000  # pages of one listing: a million items
+MAX_REDIRECTS = 10  # as Go's http.Client
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Params = Mapping[str, str | int | list[str]]
 
 
@@ -270,6 +273,25 @@ class KosliClient:
         return outcome[0]
 
     def _fetch(self, url: str, params: Params | None) -> Answer:
+        """The answer, following redirects that stay on the Kosli host and never go from https to http."""
+        started = time.monotonic()
+        answer = self._read(url, params)
+        for _ in range(MAX_REDIRECTS):
+            location = answer.headers.get("location")
+            if answer.status_code not in _REDIRECTS or location is None:
+                return answer
+            self._debug(f"GET {redact_url(str(answer.url))} -> {answer.status_code} in {_ms(started)}")
+            target = answer.url.join(location)
+            if not _stays_on_host(answer.url, target):
+                raise ApiError(
+                    f"Kosli redirected GET {redact_url(str(answer.url))} to "
+                    f"{clean_text(redact_url(str(target.copy_with(query=None))))}; "
+                    f"not followed: the API token goes only to {answer.url.scheme}://{answer.url.host}"
+                )
+            answer = self._read(str(target), None)
+        raise ApiError(f"GET {_shown(url, params)}: more than {MAX_REDIRECTS} redirects; stopped")
+
+    def _read(self, url: str, params: Params | None) -> Answer:
         """The answer, its body read (and decompressed) in chunks and refused past MAX_BODY."""
         with self.http.stream("GET", url, params=params) as response:
             declared = response.headers.get("content-length", "")
@@ -317,6 +339,11 @@ def _list(body: Any, what: str) -> list[Any]:
     if not isinstance(body, list):
         raise ApiError(f"Kosli sent {type(body).__name__} where a list of {what} was expected")
     return body
+
+
+def _stays_on_host(source: httpx.URL, target: httpx.URL) -> bool:
+    """True when a redirect may carry the token: the same host, and not from https down to plain http."""
+    return target.host.lower() == source.host.lower() and (source.scheme, target.scheme) != ("https", "http")
 
 
 def _retryable(status: int) -> bool:

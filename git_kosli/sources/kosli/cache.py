@@ -1,10 +1,13 @@
 """What was fetched from one Kosli org, kept because it cannot change.
 
-A numbered snapshot is immutable, so is an environment's event log up to its
-latest snapshot, and so is the commit a flow recorded for a fingerprint. The cache is
-the embedded store's schema plus three tables (events, how far they are cached, and
-provenance), one SQLite file per org and host under `<git-common-dir>/kosli/`. Each
-write is one transaction.
+A numbered snapshot is immutable, so is an environment's snapshot list and event log up
+to its latest snapshot, and so is the commit a flow recorded for a fingerprint. The cache
+is the embedded store's schema (the snapshots fetched whole) plus tables of its own: the
+snapshot list and the events of each environment and how far both are cached, the
+provenance of fingerprints (a row with no commit: looked up in that flow and not found),
+the flows Kosli no longer lists (archived or deleted), and the logical environments. One
+SQLite file per org and host under `<git-common-dir>/kosli/`. Each write is one
+transaction, made only of what was read and checked first.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from git_kosli.errors import SourceError
-from git_kosli.model import CommitSha, EnvName, Fingerprint, FlowArtifact, Provenance
+from git_kosli.model import CommitSha, EnvName, Fingerprint, FlowArtifact, Provenance, SnapshotSummary
 from git_kosli.sources.store import Store, store_path
 
 _EXTRA_SCHEMA = """
@@ -29,6 +32,13 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (env, idx, seq)
 );
 CREATE TABLE IF NOT EXISTS events_through (env TEXT PRIMARY KEY, idx INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_list (
+    env TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    compliant INTEGER,
+    PRIMARY KEY (env, idx)
+);
 CREATE TABLE IF NOT EXISTS provenance (
     fingerprint TEXT NOT NULL,
     flow TEXT NOT NULL,
@@ -36,6 +46,8 @@ CREATE TABLE IF NOT EXISTS provenance (
     commit_url TEXT,
     PRIMARY KEY (fingerprint, flow)
 );
+CREATE TABLE IF NOT EXISTS absent_flows (flow TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS logical_environments (name TEXT PRIMARY KEY, includes TEXT NOT NULL);
 """
 
 
@@ -55,7 +67,7 @@ def cache_path(common_dir: Path, org: str, host: str) -> Path:
 
 
 class KosliCache(Store):
-    """Snapshots as the store keeps them, plus environment events and flow provenance."""
+    """Snapshots as the store keeps them, plus snapshot lists, events, provenance and what Kosli lacks."""
 
     schema = Store.schema + _EXTRA_SCHEMA + _LISTINGS_SCHEMA
     kind = "a cache of what was fetched from Kosli"
@@ -80,20 +92,57 @@ class KosliCache(Store):
             ) from None
         return events
 
-    def put_events(self, env: EnvName, events: Iterable[Mapping[str, Any]], *, through: int) -> None:
-        """Add the events of snapshots after those cached, up to snapshot `through`."""
+    def listed(self, env: EnvName) -> list[SnapshotSummary]:
+        """The cached snapshot list of an environment (number, start, compliance), oldest first."""
+        rows = self._db.execute(
+            "SELECT idx, timestamp, compliant FROM snapshot_list WHERE env = ? ORDER BY idx", (env,)
+        )
+        return [SnapshotSummary(i, t, None if c is None else bool(c)) for i, t, c in rows]
+
+    def put_history(
+        self,
+        env: EnvName,
+        *,
+        listed: Sequence[SnapshotSummary],
+        events: Iterable[Mapping[str, Any]],
+        through: int,
+    ) -> None:
+        """Add what is new of an environment's snapshot list and events, up to snapshot `through`, at once."""
         known = self.events_through(env)
-        fresh = [e for e in events if known < _index(e) <= through]
+        fresh = [e for e in events if known < event_index(e) <= through]
         with self._db:
             self._db.execute("INSERT OR IGNORE INTO environments VALUES (?, '')", (env,))
             self._db.executemany(
+                "INSERT OR REPLACE INTO snapshot_list VALUES (?, ?, ?, ?)",
+                [(env, s.index, s.timestamp, None if s.compliant is None else int(s.compliant)) for s in listed],
+            )
+            self._db.executemany(
                 "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
-                [(env, _index(e), seq, json.dumps(e, sort_keys=True)) for seq, e in enumerate(fresh)],
+                [(env, event_index(e), seq, json.dumps(e, sort_keys=True)) for seq, e in enumerate(fresh)],
             )
             self._db.execute("INSERT OR REPLACE INTO events_through VALUES (?, ?)", (env, max(known, through)))
 
+    def put_environments(self, listing: Iterable[tuple[EnvName, str, Sequence[str]]]) -> None:
+        """Remember the org's environments with their types, and what each logical one includes."""
+        rows = list(listing)
+        for name, kind, _ in rows:
+            self.add_environment(name, kind)
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO logical_environments VALUES (?, ?)",
+                [(name, json.dumps(list(includes))) for name, kind, includes in rows if kind == "logical"],
+            )
+
+    def logical(self) -> dict[EnvName, list[str]]:
+        """The logical environments known, each with the physical ones it includes."""
+        rows = self._db.execute(
+            "SELECT l.name, l.includes FROM logical_environments l JOIN environments e ON e.name = l.name "
+            "WHERE e.type = 'logical'"
+        )
+        return {EnvName(name): [str(e) for e in json.loads(includes)] for name, includes in rows}
+
     def provenance(self, fingerprints: Iterable[Fingerprint]) -> dict[Fingerprint, list[Provenance]]:
-        """The flows and commits recorded for each fingerprint that is cached."""
+        """The flows and commits recorded for each fingerprint that is cached (commit None: not found there)."""
         found: dict[Fingerprint, list[Provenance]] = {}
         wanted = list(set(fingerprints))
         for start in range(0, len(wanted), 500):
@@ -110,15 +159,25 @@ class KosliCache(Store):
         return found
 
     def put_provenance(self, entries: Iterable[tuple[Fingerprint, Provenance]]) -> None:
-        """Remember which commit each flow recorded for a fingerprint."""
+        """Remember which commit each flow recorded for a fingerprint (None: the flow does not list it)."""
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?)",
                 [(fp, p.flow, p.git_commit, p.commit_url) for fp, p in entries],
             )
 
+    def absent_flows(self) -> set[str]:
+        """Flows whose artifacts Kosli would not list (404: archived or deleted): not asked about again."""
+        return {flow for (flow,) in self._db.execute("SELECT flow FROM absent_flows")}
 
-def _index(event: Mapping[str, Any]) -> int:
+    def put_absent_flows(self, flows: Iterable[str]) -> None:
+        """Remember flows Kosli answered 404 for."""
+        with self._db:
+            self._db.executemany("INSERT OR IGNORE INTO absent_flows VALUES (?)", [(flow,) for flow in flows])
+
+
+def event_index(event: Mapping[str, Any]) -> int:
+    """The snapshot an event belongs to (0 when it names none)."""
     index = event.get("snapshot_index")
     return index if isinstance(index, int) else 0
 

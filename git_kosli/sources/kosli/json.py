@@ -10,14 +10,13 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import groupby
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from git_kosli.errors import SourceError
 from git_kosli.model import (
     ENV_NAME_PATTERN,
     MAX_INDEX,
+    NO_FINGERPRINT,
     Artifact,
     EnvName,
     Fingerprint,
@@ -73,7 +72,7 @@ def environment_name_or_none(item: Any) -> EnvName | None:
 
 
 def summary_from_json(item: Any) -> SnapshotSummary:
-    """One item of `GET /snapshots/{org}/{env}`: its number and start time (`from`, 0 when not known).
+    """One item of `GET /snapshots/{org}/{env}`: its number, start time (`from`, 0 when not known) and compliance.
 
     Raises:
         SourceError: the item is not a summary of a snapshot (names what is wrong).
@@ -84,7 +83,8 @@ def summary_from_json(item: Any) -> SnapshotSummary:
     start = item.get("from")
     if start is not None and not is_time(start):
         raise SourceError(f"Kosli listed snapshot #{index} with 'from' {_shown(start)}, which is not a time")
-    return SnapshotSummary(index=index, timestamp=float(start or 0))
+    compliant = item.get("compliant")
+    return SnapshotSummary(index, float(start or 0), compliant if isinstance(compliant, bool) else None)
 
 
 def _shown(value: Any) -> str:
@@ -95,7 +95,7 @@ def _shown(value: Any) -> str:
 
 
 def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
-    """A snapshot from the API's `GetSnapshotResponse`: its running artifacts only.
+    """A snapshot from the API's `GetSnapshotResponse`: its running artifacts only (see `_artifact`).
 
     Raises:
         SourceError: when the document is not a snapshot (names what is missing).
@@ -122,25 +122,25 @@ def snapshot_from_json(data: Any, env: EnvName) -> Snapshot:
 
 
 def _artifact(raw: Any, index: int) -> Artifact | None:
-    """One artifact entry, or None when it exited in this snapshot (`annotation.now == 0`)."""
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("fingerprint"), str):
-        raise SourceError(f"snapshot #{index}: an artifact has no 'fingerprint'")
-    fingerprint = raw["fingerprint"].lower()
-    if fingerprint and not is_fingerprint(fingerprint):
-        raise SourceError(
-            f"snapshot #{index}: fingerprint '{clean_text(fingerprint)[:80]}' is not 64 hex digits (a SHA-256)"
-        )
-    stamps = raw.get("creationTimestamp")
-    started = [t for t in stamps if is_time(t)] if isinstance(stamps, list) else []
-    annotation = raw.get("annotation") if isinstance(raw.get("annotation"), Mapping) else None
-    instances = annotation.get("now") if annotation is not None else len(started)
+    """One running artifact, or None when it is not running.
+
+    As the Kosli CLI reads a snapshot: an artifact whose `annotation.now` is 0 exited in this
+    snapshot, and one with no `annotation` at all counts as 0 (the Go zero value), so both are
+    left out. An artifact reported without a digest (`fingerprint: ""`) is kept, known by its name.
+    """
+    if not isinstance(raw, Mapping):
+        raise SourceError(f"snapshot #{index}: an artifact is not an object")
+    name, fingerprint = _name_and_fingerprint(raw, "name", "fingerprint", f"snapshot #{index}: an artifact")
+    annotation = raw.get("annotation")
+    instances = annotation.get("now") if isinstance(annotation, Mapping) else 0
     if not _is_count(instances):
         return None
+    stamps = raw.get("creationTimestamp")
+    started = [t for t in stamps if is_time(t)] if isinstance(stamps, list) else []
     compliant = raw.get("compliant")
-    name = raw.get("name")
     return Artifact(
-        name=clean_text(name if isinstance(name, str) and name else fingerprint) or "(no name)",
-        fingerprint=Fingerprint(fingerprint),
+        name=name,
+        fingerprint=fingerprint,
         provenance=_provenance(raw),
         instances=instances,
         compliant=compliant if isinstance(compliant, bool) else None,
@@ -151,6 +151,25 @@ def _artifact(raw: Any, index: int) -> Artifact | None:
 def _is_count(value: object) -> TypeGuard[int]:
     """True for a whole number from 1 (a snapshot number, a count of instances); never a bool."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INDEX
+
+
+def _name_and_fingerprint(raw: Mapping[str, Any], name_key: str, key: str, what: str) -> tuple[str, Fingerprint]:
+    """An artifact's name and fingerprint; `NO_FINGERPRINT` for one reported without a digest (`""` or null).
+
+    Raises:
+        SourceError: a fingerprint that is not 64 hex digits, or neither a name nor a fingerprint.
+    """
+    fingerprint = raw.get(key)
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        raise SourceError(f"{what} has a '{key}' that is not a string")
+    fingerprint = (fingerprint or "").lower()
+    if fingerprint and not is_fingerprint(fingerprint):
+        raise SourceError(f"{what}: fingerprint '{clean_text(fingerprint)[:80]}' is not 64 hex digits (a SHA-256)")
+    name = raw.get(name_key)
+    name = clean_text(name if isinstance(name, str) and name else fingerprint)
+    if not name:
+        raise SourceError(f"{what} has neither a name ('{name_key}') nor a fingerprint ('{key}')")
+    return name, Fingerprint(fingerprint or NO_FINGERPRINT)
 
 
 def _provenance(raw: Mapping[str, Any]) -> tuple[Provenance, ...]:
@@ -181,111 +200,128 @@ def _previous_fingerprint(entry: Mapping[str, Any]) -> str | None:
 _FROM_TO = re.compile(r"from (\d{1,9}) to (\d{1,9})")
 
 
-@dataclass
-class _Running:
+class _Event(NamedTuple):
+    """One environment event, checked: what it says about one artifact in one snapshot."""
+
+    snapshot: int
+    key: tuple[str, str]  # the artifact's identity: (fingerprint, "") or, without a digest, ("", name)
     name: str
-    instances: int
+    fingerprint: Fingerprint
+    now: int | None  # the instance count, when the description states it ("from 1 to 3")
     compliant: bool | None
-    started_at: float | None
+    snapshot_compliant: bool | None
+    reported_at: float | None
 
 
-def snapshots_from_events(
-    env: EnvName, events: Sequence[Mapping[str, Any]], provenance: Mapping[str, tuple[Provenance, ...]]
-) -> list[Snapshot]:
-    """Replay an environment's event log (oldest first) into its snapshots, as Kosli's own consumers do.
-
-    A `started-*` event opens a fingerprint, `exited` closes it, the others update its
-    instance count or compliance; each snapshot is the running set after its events. An
-    artifact whose state no event touched is the same object as in the snapshot before.
-    """
-    running: dict[str, _Running] = {}
-    unchanged: dict[str, Artifact] = {}
-    snapshots: list[Snapshot] = []
-    for index, group in groupby(events, key=lambda e: e.get("snapshot_index")):
-        if not isinstance(index, int) or index < 1:
-            raise SourceError("an environment event has no valid 'snapshot_index'")
-        batch = list(group)
-        for event in batch:
-            unchanged.pop(_apply(running, event), None)
-        times = [float(e["reported_at"]) for e in batch if isinstance(e.get("reported_at"), int | float)]
-        compliance = batch[-1].get("snapshot_compliance")
-        artifacts = []
-        for fp, state in running.items():
-            artifact = unchanged.get(fp)
-            if artifact is None:
-                artifact = unchanged[fp] = Artifact(
-                    name=state.name,
-                    fingerprint=Fingerprint(fp),
-                    provenance=provenance.get(fp, ()),
-                    instances=state.instances,
-                    compliant=state.compliant,
-                    started_at=state.started_at,
-                )
-            artifacts.append(artifact)
-        snapshots.append(
-            Snapshot(
-                ref=SnapshotRef(env, index),
-                timestamp=min(times) if times else 0.0,
-                artifacts=tuple(artifacts),
-                compliant=compliance if isinstance(compliance, bool) else None,
-            )
-        )
-    return snapshots
+def _event(raw: Any) -> _Event:
+    """An event of `GET /environments/{org}/{env}/events`, or SourceError naming what is wrong."""
+    if not isinstance(raw, Mapping):
+        raise SourceError(f"Kosli sent an event that is not an object: {_shown(raw)}")
+    index = raw.get("snapshot_index")
+    if not _is_count(index):
+        raise SourceError(f"Kosli sent an event without a valid 'snapshot_index': {_shown(index)}")
+    what = f"Kosli sent an event of snapshot #{index}"
+    name, fingerprint = _name_and_fingerprint(raw, "artifact_name", "sha256", what)
+    reported = raw.get("reported_at")
+    if reported is not None and not is_time(reported):
+        raise SourceError(f"Kosli sent an event of snapshot #{index} whose 'reported_at' is not a time")
+    counts = _FROM_TO.search(str(raw.get("description") or ""))
+    now = 0 if raw.get("type") == "exited" else int(counts.group(2)) if counts else None
+    compliant, snapshot_compliant = raw.get("artifact_compliance"), raw.get("snapshot_compliance")
+    return _Event(
+        snapshot=index,
+        key=(fingerprint, "") if fingerprint else ("", name),
+        name=name,
+        fingerprint=fingerprint,
+        now=now,
+        compliant=compliant if isinstance(compliant, bool) else None,
+        snapshot_compliant=snapshot_compliant if isinstance(snapshot_compliant, bool) else None,
+        reported_at=None if reported is None else float(reported),
+    )
 
 
 def events_from_json(items: Sequence[Any]) -> list[Mapping[str, Any]]:
     """The events of `GET /environments/{org}/{env}/events`, checked before anything keeps them.
 
-    Each is an object with a snapshot number, a fingerprint that is 64 hex digits (or empty or
-    null: an artifact without a digest) and times that are times; anything else is refused whole,
-    so a bad event is never cached to break every later command.
+    Each must read as `_event` reads it: an object with a snapshot number, a fingerprint that is
+    64 hex digits (or empty or null: an artifact without a digest) or at least a name, and times
+    that are times; anything else is refused whole, so a bad event is never cached to break
+    every later command.
 
     Raises:
         SourceError: naming the first event that is wrong and how.
     """
     for item in items:
-        if not isinstance(item, Mapping):
-            raise SourceError(f"Kosli sent an event that is not an object: {_shown(item)}")
-        index = item.get("snapshot_index")
-        if not _is_count(index):
-            raise SourceError(f"Kosli sent an event without a valid 'snapshot_index': {_shown(index)}")
-        fingerprint = item.get("sha256")
-        if fingerprint is not None and not (
-            isinstance(fingerprint, str) and (not fingerprint or is_fingerprint(fingerprint.lower()))
-        ):
-            raise SourceError(f"Kosli sent an event of snapshot #{index} whose 'sha256' is not 64 hex digits")
-        reported = item.get("reported_at")
-        if reported is not None and not is_time(reported):
-            raise SourceError(f"Kosli sent an event of snapshot #{index} whose 'reported_at' is not a time")
+        _event(item)
     return list(items)
 
 
-def _apply(running: dict[str, _Running], event: Mapping[str, Any]) -> str:
-    """Apply one event to the running set; returns the fingerprint it is about."""
-    fingerprint = event.get("sha256") or event.get("fingerprint")
-    if not isinstance(fingerprint, str):
-        raise SourceError(f"an event of snapshot #{event.get('snapshot_index')} has no fingerprint ('sha256')")
-    kind = str(event.get("type") or "")
-    counts = _FROM_TO.search(str(event.get("description") or ""))
-    now = int(counts.group(2)) if counts else None
-    if kind == "exited" or now == 0:
-        running.pop(fingerprint, None)
-        return fingerprint
-    compliant = event.get("artifact_compliance")
-    state = running.get(fingerprint)
-    if state is None:
-        reported = event.get("reported_at")
-        state = running[fingerprint] = _Running(
-            name=clean_text(str(event.get("artifact_name") or fingerprint)),
-            instances=now or 1,
-            compliant=None,
-            started_at=float(reported) if isinstance(reported, int | float) else None,
-        )
-    elif now is not None:
-        state.instances = now
-    if isinstance(compliant, bool):
-        state.compliant = compliant
-    return fingerprint
+def replay_history(
+    env: EnvName,
+    summaries: Sequence[SnapshotSummary],
+    events: Iterable[Mapping[str, Any]],
+    provenance: Mapping[str, tuple[Provenance, ...]],
+    exact: Mapping[int, Snapshot] | None = None,
+) -> list[Snapshot]:
+    """An environment's snapshots, oldest first, from its snapshot list and its event log.
+
+    Every listed index gets a snapshot, with the list's start time and compliance; a snapshot
+    with no events (an empty first report, a compliance-only change) runs what the one before
+    it ran. Events change the running set: `exited` (or "to 0") removes an artifact, any other
+    event adds or replaces it. An event states an instance count only as "from X to Y": the
+    "N instance(s) changed" of `changed`, `updated-provenance` and `became-*` events leaves the
+    count unknown, and no event gives a start time. A fetched snapshot (`exact`) stands for its
+    index as it is and replaces the running set, so its counts and start times carry on until
+    an event touches the artifact. An artifact no event touched is the same object as in the
+    snapshot before. Raises SourceError on an event that cannot be read, before anything is kept.
+    """
+    by_index: dict[int, list[_Event]] = {}
+    for raw in events:
+        event = _event(raw)
+        by_index.setdefault(event.snapshot, []).append(event)
+    listed = {s.index: s for s in summaries}
+    exact = exact or {}
+    running: dict[tuple[str, str], Artifact] = {}
+    snapshots: list[Snapshot] = []
+    timestamp = 0.0
+    for index in sorted(listed.keys() | by_index.keys() | exact.keys()):
+        fetched = exact.get(index)
+        if fetched is not None:
+            running = {_identity(a): a for a in fetched.artifacts}
+            snapshots.append(fetched)
+            timestamp = fetched.timestamp
+            continue
+        batch = by_index.get(index, [])
+        for event in batch:
+            _apply(running, event, provenance)
+        summary = listed.get(index)
+        times = [e.reported_at for e in batch if e.reported_at is not None]
+        timestamp = summary.timestamp if summary else min(times, default=timestamp)
+        compliant = summary.compliant if summary else next((e.snapshot_compliant for e in reversed(batch)), None)
+        snapshots.append(Snapshot(SnapshotRef(env, index), timestamp, tuple(running.values()), compliant))
+    return snapshots
+
+
+def _identity(artifact: Artifact) -> tuple[str, str]:
+    return (artifact.fingerprint, "") if artifact.fingerprint else ("", artifact.name)
+
+
+def _apply(
+    running: dict[tuple[str, str], Artifact], event: _Event, provenance: Mapping[str, tuple[Provenance, ...]]
+) -> None:
+    """One event's change to the running set: what it does not state becomes unknown."""
+    if event.now == 0:
+        running.pop(event.key, None)
+        return
+    before = running.get(event.key)
+    running[event.key] = Artifact(
+        name=event.name,
+        fingerprint=event.fingerprint,
+        provenance=provenance.get(event.fingerprint, ()) if event.fingerprint else (),
+        instances=event.now,
+        compliant=event.compliant if event.compliant is not None else before.compliant if before else None,
+        started_at=None,
+    )
 
 
 def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -293,8 +329,8 @@ def flows_of_events(events: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
     flows: dict[str, dict[str, None]] = {}
     for event in events:
         fingerprint = event.get("sha256")
-        if not isinstance(fingerprint, str):
-            continue
+        if not isinstance(fingerprint, str) or not fingerprint:
+            continue  # an artifact without a digest: no flow can have reported it
         flows_field = event.get("flows")
         flows_field = flows_field if isinstance(flows_field, list) else []
         names = [clean_text(str(f["flow_name"])) for f in flows_field if isinstance(f, Mapping) and f.get("flow_name")]

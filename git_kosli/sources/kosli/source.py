@@ -3,12 +3,20 @@
 - A numbered snapshot is fetched once (`GET /snapshots/ORG/ENV/N`) and kept.
 - `ENV`, `ENV~N` and `ENV#-N` are first resolved to a number with one short page
   of `GET /snapshots/ORG/ENV`; times (`@{...}`) are resolved by the server.
-- An environment's history is replayed from its event log, fetched from the first
-  snapshot not yet cached; the commits of its artifacts come from the flows'
-  artifact lists, a page at a time until every fingerprint is known. So the
-  requests grow with environments and pages, never with commits or snapshots.
+- An environment's history is its snapshot list (every index from 1 to the latest, with
+  start times and compliance) and its event log (what started, changed and exited in
+  each), both fetched from the first snapshot not yet cached, then replayed; a snapshot
+  with no events runs what the one before it ran, and a fetched snapshot stands for
+  itself. The commits of its artifacts come from the flows' artifact lists, a page at a
+  time until every fingerprint is known. So the requests grow with environments and
+  pages, never with commits or snapshots. What is fetched is replayed before it is
+  cached: an answer that cannot be read is never kept.
+- Logical environments (which group physical ones) have no snapshots of their own: no
+  history is fetched for them.
 - This repository's builds are its flows' artifact lists (`GET /artifacts/ORG?flow_name=F`,
   newest first): listed whole once, then only the pages newer than the newest build cached.
+- A flow Kosli answers 404 for (archived, deleted) is remembered and not asked about
+  again; so is a fingerprint a flow does not list.
 - Independent requests go out together over the client's one connection pool;
   only this thread writes the cache.
 - Offline, everything is answered from the cache, or the error says what is missing.
@@ -19,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from git_kosli.errors import ApiError, OfflineError
+from git_kosli.errors import ApiError, OfflineError, UnknownEnvironmentError
 from git_kosli.model import (
     EnvName,
     Fingerprint,
@@ -34,16 +42,16 @@ from git_kosli.model import (
 )
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
 from git_kosli.sources import utc_now
-from git_kosli.sources.kosli.api import KosliClient, snapshot_segment
-from git_kosli.sources.kosli.cache import BuildListings, KosliCache
+from git_kosli.sources.kosli.api import PER_PAGE, KosliClient, snapshot_segment
+from git_kosli.sources.kosli.cache import BuildListings, KosliCache, event_index
 from git_kosli.sources.kosli.json import (
     build_from_listing,
     environment_name_or_none,
     events_from_json,
     flows_of_events,
     provenance_from_listing,
+    replay_history,
     snapshot_from_json,
-    snapshots_from_events,
     summary_from_json,
 )
 
@@ -52,6 +60,21 @@ _R = TypeVar("_R")
 WORKERS = 8
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """Given a title and a total, returns what to call with the count done so far."""
+
+
+class _Update(NamedTuple):
+    """What is new of an environment since the cache: its latest snapshot, and the list items and events after it."""
+
+    latest: int
+    listed: list[SnapshotSummary]
+    events: list[Any]
+
+
+class _Known(NamedTuple):
+    """How far an environment's snapshot list and events are cached (read here, used by the workers)."""
+
+    listed: int
+    events: int
 
 
 class KosliSource:
@@ -76,29 +99,34 @@ class KosliSource:
         self._progress = progress
 
     def environments(self) -> list[EnvName]:
-        """Every environment of the org (from the cache when offline)."""
+        """Every environment of the org (from the cache when offline), logical ones included."""
         if self.client is None:
             return self.cache.environments()
-        return self._remember(self._listed())
+        return [name for name, _, _ in self._remember(self._listed())]
 
-    def _listed(self) -> dict[EnvName, str]:
-        """The org's environments and their types, as the server lists them (network only: may run in a worker)."""
+    def _listed(self) -> list[tuple[EnvName, str, list[str]]]:
+        """The org's environments with their types and included environments (network only: may run in a worker)."""
         assert self.client is not None
-        listed = self.client.environments()
-        found = {
-            env: clean_text(str(e.get("type") or ""))
-            for e in listed
-            if (env := environment_name_or_none(e)) is not None
-        }
-        return {env: found[env] for env in sorted(found)}
+        listing = []
+        for item in self.client.environments():
+            env = environment_name_or_none(item)
+            if env is not None:
+                included = item.get("included_environments")
+                listing.append(
+                    (
+                        env,
+                        clean_text(str(item.get("type") or "")),
+                        [clean_text(str(e)) for e in included] if isinstance(included, list) else [],
+                    )
+                )
+        return sorted(listing)
 
-    def _remember(self, listed: dict[EnvName, str]) -> list[EnvName]:
-        for env, env_type in listed.items():
-            self.cache.add_environment(env, env_type)
-        return list(listed)
+    def _remember(self, listing: list[tuple[EnvName, str, list[str]]]) -> list[tuple[EnvName, str, list[str]]]:
+        self.cache.put_environments(listing)
+        return listing
 
     def environment_types(self) -> dict[EnvName, str]:
-        """Each known environment's type (`ECS`, `K8S`, ...), as last listed."""
+        """Each known environment's type (`ECS`, `K8S`, `logical`, ...), as last listed."""
         return self.cache.environment_types()
 
     def resolve(self, expr: SnapshotExpr) -> Snapshot:
@@ -119,50 +147,73 @@ class KosliSource:
         return self.histories([env])[env]
 
     def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
-        """Several environments' histories: new events fetched together, then the commits they lack."""
+        """Several environments' histories: what is new fetched together, then the commits it lacks."""
+        logical = self.cache.logical()
+        for env in envs:
+            if env in logical:
+                raise UnknownEnvironmentError(
+                    f"'{env}' is a logical environment, with no snapshots of its own; "
+                    f"name one it includes ({', '.join(logical[env]) or 'none'})"
+                )
+        updates: dict[EnvName, _Update] = {}
         if self.client is not None:
-            cached = {env: self.cache.events_through(env) for env in envs}
-            fetched = _parallel(lambda env: self._new_events(env, cached[env]), envs, self._fetching(len(envs)))
-            self._bring_up_to_date(envs, fetched)
-        return self._assembled(envs)
+            known = {env: self._known(env) for env in envs}
+            fetched = _parallel(lambda env: self._update(env, known[env]), envs, self._fetching(len(envs)))
+            updates = dict(zip(envs, fetched, strict=True))
+        return self._assembled(envs, updates)
 
     def all_histories(self) -> dict[EnvName, list[Snapshot]]:
-        """Every environment's history.
+        """Every physical environment's history.
 
         The environments are listed while the ones already cached are brought up to date, so
-        the listing costs no round trip of its own; one the org no longer lists is left out.
+        the listing costs no round trip of its own; one the org no longer lists is left out,
+        and so is a logical one (it has no snapshots of its own).
         """
+        logical = self.cache.logical()
+        cached = [env for env in self.cache.environments() if env not in logical]
         if self.client is None:
-            return self._assembled(self.cache.environments())
-        cached = {env: self.cache.events_through(env) for env in self.cache.environments()}
+            return self._assembled(cached, {})
+        known = {env: self._known(env) for env in cached}
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             listing = pool.submit(self._listed)
-            probes = {env: pool.submit(self._new_events, env, known) for env, known in cached.items()}
-            names = self._remember(listing.result())
-            probes = {env: probes.get(env) or pool.submit(self._new_events, env, 0) for env in names}
+            probes = {env: pool.submit(self._update, env, known[env]) for env in cached}
+            names = [name for name, kind, _ in self._remember(listing.result()) if kind != "logical"]
+            probes = {env: probes.get(env) or pool.submit(self._update, env, _Known(0, 0)) for env in names}
             progress = self._fetching(len(names))
             for done, _ in enumerate(as_completed(probes.values()), 1):
                 if progress:
                     progress(done)
-        self._bring_up_to_date(names, [probes[env].result() for env in names])
-        return self._assembled(names)
+        return self._assembled(names, {env: probes[env].result() for env in names})
 
     def _fetching(self, total: int) -> Callable[[int], None] | None:
         return self._progress("Fetching environment histories", total) if self._progress else None
 
-    def _bring_up_to_date(self, envs: Sequence[EnvName], fetched: Sequence[tuple[int, list[Any]]]) -> None:
-        for env, (through, events) in zip(envs, fetched, strict=True):
-            self.cache.put_events(env, events, through=through)
+    def _known(self, env: EnvName) -> _Known:
+        listed = self.cache.listed(env)
+        return _Known(listed[-1].index if listed else 0, self.cache.events_through(env))
 
-    def _assembled(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
-        """Histories replayed from the cached events, with the commits of every artifact."""
-        logs = {env: self._events(env) for env in envs}
+    def _assembled(self, envs: Sequence[EnvName], updates: dict[EnvName, _Update]) -> dict[EnvName, list[Snapshot]]:
+        """Histories replayed from the cached list and events plus what is new, then what is new is cached."""
+        stored = set(self.cache.environments())
+        logs: dict[EnvName, list[Any]] = {}
+        lists: dict[EnvName, list[SnapshotSummary]] = {}
+        for env in envs:
+            update = updates.get(env)
+            if update is None and env not in stored:
+                raise OfflineError(self._not_cached(f"environment '{env}'"))
+            through = self.cache.events_through(env)
+            fresh = [e for e in update.events if through < event_index(e) <= update.latest] if update else []
+            logs[env] = self.cache.events(env) + fresh
+            listed = {s.index: s for s in self.cache.listed(env)}
+            listed.update((s.index, s) for s in (update.listed if update else []))
+            lists[env] = [listed[i] for i in sorted(listed)]
         provenance = self._provenance([e for log in logs.values() for e in log])
         result = {}
-        for env, log in logs.items():
-            exact = {s.index: s for s in self.cache.history(env)} if env in self.cache.environments() else {}
-            replayed = snapshots_from_events(env, log, provenance)
-            result[env] = [exact.get(s.index, s) for s in replayed]
+        for env in envs:  # every history is replayed (and so checked) before anything new is kept
+            exact = {s.index: s for s in self.cache.history(env)} if env in stored else {}
+            result[env] = replay_history(env, lists[env], logs[env], provenance, exact)
+        for env, update in updates.items():
+            self.cache.put_history(env, listed=update.listed, events=update.events, through=update.latest)
         return result
 
     # This repository's builds: its flows' artifact lists.
@@ -211,9 +262,12 @@ class KosliSource:
             suffix = str(expr).removeprefix(expr.env)
             return snapshot_from_json(self.client.snapshot(expr.env, snapshot_segment(suffix)), expr.env)
         newest = _newest_needed(expr)
-        page = next(self.client.snapshot_summaries(expr.env, per_page=newest), [])
-        summaries = [summary_from_json(item) for item in reversed(page)]
-        return SnapshotRef(expr.env, resolve_index(expr, summaries, self._now()))
+        summaries: list[SnapshotSummary] = []
+        for page in self.client.snapshot_summaries(expr.env, per_page=min(newest, PER_PAGE)):
+            summaries += [summary_from_json(item) for item in page]
+            if len(summaries) >= newest:
+                break
+        return SnapshotRef(expr.env, resolve_index(expr, summaries[::-1], self._now()))
 
     def _fetch_numbered(self, ref: SnapshotRef) -> Snapshot:
         if self.client is None:
@@ -227,62 +281,83 @@ class KosliSource:
         return snapshot
 
     def _cached_summaries(self, env: EnvName) -> list[SnapshotSummary]:
-        known = {s.index: s.timestamp for s in self.history(env)}
+        """The snapshot list as cached: every index, with its start time, as the server would resolve against."""
+        known = {s.index: SnapshotSummary(s.index, s.timestamp, s.compliant) for s in self.history(env)}
         if not known:
             raise OfflineError(self._not_cached(f"the snapshots of '{env}'"))
-        return [SnapshotSummary(i, known[i]) for i in sorted(known)]
+        return [known[i] for i in sorted(known)]
 
     def _not_cached(self, what: str) -> str:
         return f"{what} is not in the cache of org '{self.org}'; run without --offline to fetch it"
 
-    # Histories from event logs.
+    # Histories from the snapshot list and the event log.
 
-    def _new_events(self, env: EnvName, known: int) -> tuple[int, list[Any]]:
-        """The latest snapshot number and the events after snapshot `known` (network only: runs in a worker)."""
+    def _update(self, env: EnvName, known: _Known) -> _Update:
+        """The latest snapshot, and the list items and events after what is cached (network only: runs in a worker).
+
+        The list comes newest first, a page at a time, until an index already cached: one
+        request when fewer than a hundred snapshots are new. Events are asked for only when
+        there are new snapshots, from the first one whose events are not cached.
+        """
         assert self.client is not None
-        page = next(self.client.snapshot_summaries(env, per_page=1), [])
-        latest = summary_from_json(page[0]).index if page else 0
-        if latest <= known:
-            return latest, []
-        return latest, events_from_json([e for page in self.client.events(env, start=known + 1) for e in page])
-
-    def _events(self, env: EnvName) -> list[Any]:
-        events = self.cache.events(env)
-        if not events and self.client is None and env not in self.cache.environments():
-            raise OfflineError(self._not_cached(f"environment '{env}'"))
-        return events
+        latest, fresh = 0, []
+        for page in self.client.snapshot_summaries(env):
+            summaries = [summary_from_json(item) for item in page]
+            latest = max([latest, *(s.index for s in summaries)])
+            fresh += [s for s in summaries if s.index > known.listed]
+            if any(s.index <= known.listed for s in summaries):
+                break
+        if latest <= known.events:
+            return _Update(latest, fresh, [])
+        events = events_from_json([e for page in self.client.events(env, start=known.events + 1) for e in page])
+        return _Update(latest, fresh, list(events))
 
     def _provenance(self, events: Sequence[Any]) -> dict[str, tuple[Provenance, ...]]:
-        """The flows and commits of every fingerprint in the events, fetching what the cache lacks."""
+        """The flows and commits of every fingerprint in the events, fetching what the cache lacks.
+
+        A flow is listed until every wanted fingerprint is found; those it does not list are
+        remembered as not there (a row without a commit), and a flow Kosli answers 404 for is
+        remembered as absent: neither is asked about again.
+        """
         flows = flows_of_events(events)
         known = self.cache.provenance(Fingerprint(fp) for fp in flows)
+        absent = self.cache.absent_flows()
         wanted: dict[str, set[str]] = {}
         for fp, names in flows.items():
             have = {p.flow for p in known.get(Fingerprint(fp), [])}
-            for flow in (n for n in names if n not in have):
+            for flow in (n for n in names if n not in have and n not in absent):
                 if self.flow is None or flow == self.flow:
                     wanted.setdefault(flow, set()).add(fp)
         if wanted and self.client is not None:
             listed = _parallel(lambda item: self._list_flow(*item), list(wanted.items()))
-            entries = [entry for found in listed for entry in found]
+            entries = [entry for found in listed if found is not None for entry in found]
             self.cache.put_provenance(entries)
+            self.cache.put_absent_flows(flow for flow, found in zip(wanted, listed, strict=True) if found is None)
             for fp, entry in entries:
                 known.setdefault(fp, []).append(entry)
         return {fp: _with_unknown_flows(known.get(Fingerprint(fp), []), names) for fp, names in flows.items()}
 
-    def _list_flow(self, flow: str, fingerprints: set[str]) -> list[tuple[Fingerprint, Provenance]]:
-        """Pages of a flow's artifacts, newest first, until every wanted fingerprint was seen."""
+    def _list_flow(self, flow: str, fingerprints: set[str]) -> list[tuple[Fingerprint, Provenance]] | None:
+        """Pages of a flow's artifacts, newest first, until every wanted fingerprint was seen; None: no such flow.
+
+        The wanted fingerprints the flow does not list come back without a commit.
+        """
         assert self.client is not None
         missing, entries = set(fingerprints), []
-        for page in self.client.artifacts(flow=flow):
-            for item in page:
-                entry = provenance_from_listing(flow, item)
-                if entry is not None:
-                    entries.append(entry)
-                    missing.discard(entry[0])
-            if not missing:
-                break
-        return entries
+        try:
+            for page in self.client.artifacts(flow=flow):
+                for item in page:
+                    entry = provenance_from_listing(flow, item)
+                    if entry is not None:
+                        entries.append(entry)
+                        missing.discard(entry[0])
+                if not missing:
+                    break
+        except ApiError as error:
+            if error.status == 404:
+                return None  # archived (`…-archived-at-…`) or deleted: Kosli no longer lists it
+            raise
+        return entries + [(Fingerprint(fp), Provenance(flow=flow, git_commit=None)) for fp in sorted(missing)]
 
 
 def _with_unknown_flows(known: list[Provenance], flows: list[str]) -> tuple[Provenance, ...]:
