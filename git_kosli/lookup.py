@@ -25,7 +25,7 @@ def is_artifact_reference(text: str) -> bool:
 
 
 def matching(text: str, artifacts: Iterable[Artifact]) -> list[Artifact]:
-    """The artifacts `text` names, one per fingerprint, in the order first seen.
+    """The artifacts `text` names, one per fingerprint (or name, for one without), in the order first seen.
 
     A fingerprint or a prefix of one; `…@sha256:DIGEST` names the fingerprint DIGEST (an image's
     fingerprint is its digest); `NAME:TAG` names artifacts called that, with or without their
@@ -34,7 +34,7 @@ def matching(text: str, artifacts: Iterable[Artifact]) -> list[Artifact]:
     found: dict[str, Artifact] = {}
     digest = _DIGEST.search(text)
     for artifact in artifacts:
-        if artifact.fingerprint in found:
+        if artifact.identity in found:
             continue
         if _HEX_PREFIX.match(text):
             hit = artifact.fingerprint.startswith(text.lower())
@@ -44,7 +44,7 @@ def matching(text: str, artifacts: Iterable[Artifact]) -> list[Artifact]:
             name = artifact.name.split("@sha256:")[0]
             hit = name == text or name.endswith(f"/{text}")
         if hit:
-            found[artifact.fingerprint] = artifact
+            found[artifact.identity] = artifact
     return list(found.values())
 
 

@@ -100,6 +100,11 @@ class Artifact(NamedTuple):
         return bool(self.fingerprint) and not any(p.git_commit or p.flow for p in self.provenance)
 
     @property
+    def identity(self) -> str:
+        """What tells it from other artifacts: its fingerprint, or its name when it has none (`NO_FINGERPRINT`)."""
+        return self.fingerprint or self.name
+
+    @property
     def display_name(self) -> str:
         """The name without registry and digest: `runner:6a29198` for `123.dkr.ecr…/runner:6a29198@sha256:…`."""
         return display_name(self.name)

@@ -85,7 +85,7 @@ def flagged(history: Sequence[Snapshot]) -> list[Flagged]:
     open_flags: dict[tuple[str, str], Flagged] = {}
     for snapshot in history:
         here = {
-            (artifact.fingerprint, kind): artifact
+            (artifact.identity, kind): artifact
             for artifact in snapshot.artifacts
             for kind, on in (("rogue", artifact.rogue), ("non-compliant", artifact.compliant is False))
             if on

@@ -204,7 +204,7 @@ class _Event(NamedTuple):
     """One environment event, checked: what it says about one artifact in one snapshot."""
 
     snapshot: int
-    key: tuple[str, str]  # the artifact's identity: (fingerprint, "") or, without a digest, ("", name)
+    key: str  # the artifact's identity: its fingerprint, or its name when it has no digest (Artifact.identity)
     name: str
     fingerprint: Fingerprint
     now: int | None  # the instance count, when the description states it ("from 1 to 3")
@@ -230,7 +230,7 @@ def _event(raw: Any) -> _Event:
     compliant, snapshot_compliant = raw.get("artifact_compliance"), raw.get("snapshot_compliance")
     return _Event(
         snapshot=index,
-        key=(fingerprint, "") if fingerprint else ("", name),
+        key=fingerprint or name,
         name=name,
         fingerprint=fingerprint,
         now=now,
@@ -281,13 +281,13 @@ def replay_history(
         by_index.setdefault(event.snapshot, []).append(event)
     listed = {s.index: s for s in summaries}
     exact = exact or {}
-    running: dict[tuple[str, str], Artifact] = {}
+    running: dict[str, Artifact] = {}
     snapshots: list[Snapshot] = []
     timestamp = 0.0
     for index in sorted(listed.keys() | by_index.keys() | exact.keys()):
         fetched = exact.get(index)
         if fetched is not None:
-            running = {_identity(a): a for a in fetched.artifacts}
+            running = {a.identity: a for a in fetched.artifacts}
             snapshots.append(fetched)
             timestamp = fetched.timestamp
             continue
@@ -302,13 +302,7 @@ def replay_history(
     return snapshots
 
 
-def _identity(artifact: Artifact) -> tuple[str, str]:
-    return (artifact.fingerprint, "") if artifact.fingerprint else ("", artifact.name)
-
-
-def _apply(
-    running: dict[tuple[str, str], Artifact], event: _Event, provenance: Mapping[str, tuple[Provenance, ...]]
-) -> None:
+def _apply(running: dict[str, Artifact], event: _Event, provenance: Mapping[str, tuple[Provenance, ...]]) -> None:
     """One event's change to the running set: what it does not state becomes unknown."""
     if event.now == 0:
         running.pop(event.key, None)
