@@ -1,7 +1,9 @@
 """Synthetic repositories for the benchmarks.
 
 N commits with merges (one git fast-import), artifacts every few commits, and three environments
-of a few hundred snapshots in the embedded store.
+of a few hundred snapshots in the embedded store. The commit-graph is one file, or (`split`) a
+chain of three layers as `git maintenance` and `fetch.writeCommitGraph` leave one: the oldest 80%
+of the history, the next 15%, and the newest 5%.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ SNAPSHOTS = 300
 BUILD_EVERY = 7
 MERGE_EVERY = 50
 URL = "https://github.com/bench/service"
+LAYERS = (0.80, 0.95)  # where the lower layers of a split commit-graph end, as shares of the mainline
 
 
-def build(path: Path, commits: int) -> list[str]:
+def build(path: Path, commits: int, *, split: bool = False) -> list[str]:
     """Create the repository (if not already built) and return its built commits, oldest first."""
     path = path.resolve()
     marker = path / ".git" / "bench-built"
@@ -29,12 +32,29 @@ def build(path: Path, commits: int) -> list[str]:
         subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(path)], check=True)
         subprocess.run(["git", "-C", str(path), "config", "remote.origin.url", f"{URL}.git"], check=True)
         _import(path, commits)
-        subprocess.run(
-            ["git", "-C", str(path), "commit-graph", "write", "--reachable"], check=True, capture_output=True
-        )
+        _write_graph(path, split=split)
         _seed(path)
         marker.write_text("ok\n")
     return (path / ".git" / "bench-builds").read_text().split()
+
+
+def _write_graph(path: Path, *, split: bool) -> None:
+    """One commit-graph file, or a chain of layers written as the history grew."""
+    write = ["git", "-C", str(path), "commit-graph", "write"]
+    if not split:
+        subprocess.run([*write, "--reachable"], check=True, capture_output=True)
+        return
+    mainline = subprocess.run(
+        ["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for layer, share in enumerate(LAYERS):
+        tip = mainline[int(len(mainline) * share)]
+        mode = "--split" if layer == 0 else "--split=no-merge"
+        subprocess.run([*write, mode, "--stdin-commits"], input=tip, text=True, check=True, capture_output=True)
+    subprocess.run([*write, "--split=no-merge", "--reachable"], check=True, capture_output=True)
 
 
 def _import(path: Path, commits: int) -> None:
