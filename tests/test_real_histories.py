@@ -106,9 +106,15 @@ def test_snapshot_expressions_resolve_offline_against_every_index(
 
     latest = run_cli("--offline", "snapshot", "list", "aws-beta", "--json", cwd=repo.path)
     back = run_cli("--offline", "log", "aws-beta", "--interval", "~4..~4", "--json", cwd=repo.path)
+    behind = run_cli("--offline", "snapshot", "show", "aws-beta~4", cwd=repo.path)
+    during = run_cli("--offline", "snapshot", "show", "aws-beta@{2026-09-21T17:30:00}", cwd=repo.path)  # in #3
 
     assert [s["index"] for s in json.loads(latest.stdout)] == [7, 6, 5, 4, 3, 2, 1]
     assert [e["index"] for e in json.loads(back.stdout)] == [3]
+    for resolved in (behind, during):  # resolved to #3, which has no events; never fetched whole, so not cached
+        assert resolved.stderr == (
+            "fatal: aws-beta#3 is not in the cache of org 'acme'; run without --offline to fetch it\n"
+        )
 
 
 def test_an_artifact_without_a_digest_is_named_and_not_rogue(
