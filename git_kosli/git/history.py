@@ -386,10 +386,12 @@ class GitHistory:
 
         A commit whose mask holds all of `stale` keeps no walk going: the walk ends when none
         that does is queued. `first_parent`: commits not stale follow their first parent only.
-        Commits of generation `floor` or less are not entered. `order` receives each commit as it
-        is popped, and `masks` its mask then. Returns the bits that reached `goal` (the walk ends when a goal on
-        a commit-graph row is popped: all that can reach it was popped before), 0 without one,
-        or None past `budget` pops.
+        Commits of generation `floor` or less are not entered. `order` receives each commit as
+        it is popped, and `masks` its mask then (lists, not a callback: this loop is the hot path).
+
+        Returns the bits that reached `goal` (0 without one), or None past `budget` pops. The
+        walk ends when a goal on a commit-graph row is popped: all that can reach it was popped
+        before it.
         """
         record = self._record
         rows = self._graph.record if self._graph is not None and not self._shallow else None  # the fast path

@@ -99,6 +99,11 @@ class KosliCache(Store):
         )
         return [SnapshotSummary(i, t, None if c is None else bool(c)) for i, t, c in rows]
 
+    def listed_through(self, env: EnvName) -> int:
+        """The newest snapshot of the cached list, 0 when none is cached."""
+        row = self._db.execute("SELECT MAX(idx) FROM snapshot_list WHERE env = ?", (env,)).fetchone()
+        return int(row[0] or 0)
+
     def put_history(
         self,
         env: EnvName,

@@ -189,8 +189,7 @@ class KosliSource:
         return self._progress("Fetching environment histories", total) if self._progress else None
 
     def _known(self, env: EnvName) -> _Known:
-        listed = self.cache.listed(env)
-        return _Known(listed[-1].index if listed else 0, self.cache.events_through(env))
+        return _Known(self.cache.listed_through(env), self.cache.events_through(env))
 
     def _assembled(self, envs: Sequence[EnvName], updates: dict[EnvName, _Update]) -> dict[EnvName, list[Snapshot]]:
         """Histories replayed from the cached list and events plus what is new, then what is new is cached."""
