@@ -109,8 +109,8 @@ def test_snapshot_expressions_resolve_offline_against_every_index(
     behind = run_cli("--offline", "snapshot", "show", "aws-beta~4", cwd=repo.path)
     during = run_cli("--offline", "snapshot", "show", "aws-beta@{2026-09-21T17:30:00}", cwd=repo.path)  # in #3
 
-    assert [s["index"] for s in json.loads(latest.stdout)] == [7, 6, 5, 4, 3, 2, 1]
-    assert [e["index"] for e in json.loads(back.stdout)] == [3]
+    assert [s["index"] for s in json.loads(latest.stdout)["snapshots"]] == [7, 6, 5, 4, 3, 2, 1]
+    assert [e["snapshot"]["index"] for e in json.loads(back.stdout)["snapshots"]] == [3]
     for resolved in (behind, during):  # resolved to #3, which has no events; never fetched whole, so not cached
         assert resolved.stderr == (
             "fatal: aws-beta#3 is not in the cache of org 'acme'; run without --offline to fetch it\n"
@@ -232,7 +232,7 @@ def test_pages_never_ask_for_more_than_a_hundred(repo: GitRepo, run_cli: RunCli,
     listed = run_cli("snapshot", "list", "batch", "--json", cwd=repo.path)
     behind = run_cli("snapshot", "show", "batch~120", cwd=repo.path)
 
-    assert [s["index"] for s in json.loads(listed.stdout)] == list(range(130, 0, -1))
+    assert [s["index"] for s in json.loads(listed.stdout)["snapshots"]] == list(range(130, 0, -1))
     assert behind.exit_code == 0, behind.stderr
     assert behind.stdout.startswith("batch#10 ")
     assert max(int(r.query["per_page"][0]) for r in server.requests if "per_page" in r.query) == 100

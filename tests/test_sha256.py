@@ -34,7 +34,7 @@ def test_where_bisect_and_notes_in_a_sha256_repository(tmp_path: Path, run_cli: 
 
     assert where.exit_code == 0, where.stderr
     found = json.loads(where.stdout)
-    assert found["commit"] == commits[3]
+    assert found["git_commit"] == commits[3]
     assert [(e["environment"], e["status"]) for e in found["environments"]] == [("aws-beta", "contained")]
     assert bisect.exit_code == 0, bisect.stderr
     assert "4 candidate commits" in bisect.stdout
