@@ -44,12 +44,7 @@ def _write_graph(path: Path, *, split: bool) -> None:
     if not split:
         subprocess.run([*write, "--reachable"], check=True, capture_output=True)
         return
-    mainline = subprocess.run(
-        ["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    mainline = _mainline(path)
     for layer, share in enumerate(LAYERS):
         tip = mainline[int(len(mainline) * share)]
         mode = "--split" if layer == 0 else "--split=no-merge"
@@ -106,16 +101,20 @@ def _import(path: Path, commits: int) -> None:
         check=True,
     )
     shas = [line.split()[1] for line in marks.read_text().splitlines()]
-    main = subprocess.run(
+    builds = _mainline(path)[::BUILD_EVERY]
+    (path / ".git" / "bench-builds").write_text("\n".join(builds) + "\n")
+    marks.unlink()
+    assert len(shas) == commits
+
+
+def _mainline(path: Path) -> list[str]:
+    """The first-parent commits of main, oldest first."""
+    return subprocess.run(
         ["git", "-C", str(path), "rev-list", "--first-parent", "--reverse", "main"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    builds = main[::BUILD_EVERY]
-    (path / ".git" / "bench-builds").write_text("\n".join(builds) + "\n")
-    marks.unlink()
-    assert len(shas) == commits
 
 
 def _artifact(sha: str) -> Artifact:

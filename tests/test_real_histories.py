@@ -173,7 +173,7 @@ def test_a_history_that_cannot_be_read_is_not_cached(repo: GitRepo, run_cli: Run
 
     assert (broken.exit_code, broken.stderr) == (
         128,
-        f"fatal: an event of snapshot #{good['snapshot_index']} has a 'sha256' that is not a string\n",
+        f"fatal: Kosli's event of snapshot #{good['snapshot_index']} has a 'sha256' that is not a string\n",
     )
     assert cached.stderr == (
         "fatal: environment 'aws-beta' is not in the cache of org 'acme'; run without --offline to fetch it\n"

@@ -280,7 +280,7 @@ class GitHistory:
     def _exclusive_by_git(
         self, *, include: Sequence[str], exclude: Sequence[str], first_parent: bool
     ) -> list[CommitSha]:
-        names = [*include, *(f"^{sha}" for sha in exclude)]
+        names = [*map(object_name, include), *(f"^{object_name(sha)}" for sha in exclude)]  # no line an option
         listed = run_git(
             ["rev-list", *(["--first-parent"] if first_parent else []), "--stdin", "--"],
             cwd=self.paths.cwd,

@@ -102,7 +102,7 @@ class KosliCache(Store):
     def listed_through(self, env: EnvName) -> int:
         """The newest snapshot of the cached list, 0 when none is cached."""
         row = self._db.execute("SELECT MAX(idx) FROM snapshot_list WHERE env = ?", (env,)).fetchone()
-        return int(row[0] or 0)
+        return int(row[0] or 0) if row else 0
 
     def put_history(
         self,

@@ -220,7 +220,7 @@ def _event(raw: Any) -> _Event:
     index = raw.get("snapshot_index")
     if not _is_count(index):
         raise SourceError(f"Kosli sent an event without a valid 'snapshot_index': {_shown(index)}")
-    what = f"Kosli sent an event of snapshot #{index}"
+    what = f"Kosli's event of snapshot #{index}"
     name, fingerprint = _name_and_fingerprint(raw, "artifact_name", "sha256", what)
     reported = raw.get("reported_at")
     if reported is not None and not is_time(reported):
