@@ -2,8 +2,9 @@
 
 It answers the read endpoints with the shapes in `kosli-api.md` (and the recorded
 responses in `tests/fixtures/`), built from the model's snapshots: running and
-exited artifacts, several flows per artifact (listed in a varying order with
-`vary_flow_order`), artifacts without provenance and without a digest (`fingerprint:
+exited artifacts, several flows per artifact (in an order that varies between
+artifacts, snapshots and events, as Kosli lists them; `vary_flow_order=False` keeps
+the model's order), artifacts without provenance and without a digest (`fingerprint:
 ""`, events with `sha256: null`), snapshots with no events (nothing changed but the
 report), logical environments, events as the real server words them ("from 0 to 3"
 only where instances start or stop; `changed`, `updated-provenance` and `became-*`
@@ -91,7 +92,7 @@ class KosliServer:
         token: str | None = "test-token",
         tls_certificate: tuple[str, str] | None = None,
         *,
-        vary_flow_order: bool = False,
+        vary_flow_order: bool = True,
     ) -> None:
         """`tls_certificate`: (certificate file, key file) to answer over https; `vary_flow_order`: see above."""
         self.org = org
