@@ -296,7 +296,7 @@ def replay_history(
             _apply(running, event, provenance)
         summary = listed.get(index)
         times = [e.reported_at for e in batch if e.reported_at is not None]
-        timestamp = summary.timestamp if summary else min(times, default=timestamp)
+        timestamp = summary.timestamp if summary and summary.timestamp else min(times, default=timestamp)  # 0: unknown
         compliant = summary.compliant if summary else next((e.snapshot_compliant for e in reversed(batch)), None)
         snapshots.append(Snapshot(SnapshotRef(env, index), timestamp, tuple(running.values()), compliant))
     return snapshots
