@@ -14,11 +14,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from git_kosli.deployments import running_since
-from git_kosli.model import ENV_NAME_PATTERN, Artifact, CommitSha, EnvName, Snapshot, short
+from git_kosli.model import ENV_NAME_PATTERN, Artifact, CommitSha, EnvName, Snapshot, clean_text, short
 
 REF_PREFIX = "refs/kosli/"
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a server's name never reaches the reflog with them
 
 
 def ref_component_or_none(name: str) -> str | None:
@@ -60,7 +59,7 @@ class Slot(NamedTuple):
     @property
     def message(self) -> str:
         """The reflog message: the snapshot it started running in, and the artifact (`aws-prod#6 runner:6a29198`)."""
-        return _CONTROL.sub("", f"{self.since.ref} {self.artifact.display_name}")
+        return clean_text(f"{self.since.ref} {self.artifact.display_name}")  # no server control character in the reflog
 
 
 class Refused(NamedTuple):

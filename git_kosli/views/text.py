@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from git_kosli.model import clean_text, short
+from git_kosli.model import short
 
 
 class Style(StrEnum):
@@ -82,11 +82,6 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
         return "  ".join([*padded, cells[-1]]).rstrip()
 
     return "\n".join([line_of(headers), *(line_of(line) for line in lines)])
-
-
-def printable(text: str) -> str:
-    """Outside text without control characters (`model.clean_text`): it cannot move the cursor or forge a line."""
-    return clean_text(text)
 
 
 def clip(text: str, most: int = 60) -> str:
