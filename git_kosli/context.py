@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import click
 
@@ -20,10 +20,16 @@ if TYPE_CHECKING:
     from git_kosli.model import CommitSha, EnvName, Snapshot
     from git_kosli.pairing import RepoMatcher
     from git_kosli.sources import Source
+    from git_kosli.sources.kosli.api import KosliClient
+    from git_kosli.sources.kosli.source import KosliSource
     from git_kosli.sources.settings import KosliSettings
     from git_kosli.sources.store import Store
 
 _T = TypeVar("_T")
+Refresh = Literal["old", "always", "never-fetched"]
+"""What a command fetches before it reads Kosli data: what is older than kosli.fetch.maxAge (most
+commands), everything (`fetch`), or only what was never fetched (the pre-push hook, which answers
+from older data and refreshes it in the background)."""
 
 
 class AppContext:
@@ -47,6 +53,8 @@ class AppContext:
         self.options = options if options is not None else {}  # filled in while the command line is parsed
         self.terminal = terminal if terminal is not None else {}
         self.deadline: float | None = None  # `time.monotonic()` past which no request to Kosli may run
+        self.refresh: Refresh = "old"  # set by a command before it reads
+        self._kosli: KosliSource | None = None
         self._closers: list[object] = []
 
     def show(self, text: str, *, long: bool = False) -> None:
@@ -157,7 +165,6 @@ class AppContext:
         return self._kosli_source()
 
     def _kosli_source(self) -> Source:
-        from git_kosli.sources.kosli.api import KosliClient
         from git_kosli.sources.kosli.cache import KosliCache, cache_path
         from git_kosli.sources.kosli.source import KosliSource
 
@@ -171,12 +178,60 @@ class AppContext:
                     "or read the embedded store: --source local",
                 ],
             )
-        client = None
-        if not self.options.get("offline"):
-            debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if settings.debug else None
-            client = self._keep(KosliClient(settings, debug=debug, deadline=self.deadline))
+        max_age = 0.0 if self.refresh == "always" else settings.fetch_max_age
         cache = self._keep(KosliCache(cache_path(self.paths.common_dir, settings.org, settings.host)))
-        return KosliSource(client, cache, org=settings.org, flow=settings.get("flow"), progress=self.progress)
+        self._kosli = KosliSource(
+            None if self.options.get("offline") else self._client,
+            cache,
+            org=settings.org,
+            flow=settings.get("flow"),
+            max_age=max_age,
+            keep_old=self.refresh == "never-fetched",
+            progress=self.progress,
+        )
+        return self._kosli
+
+    def _client(self) -> KosliClient:
+        """The Kosli API client, made when a request is needed (its settings checked then)."""
+        from git_kosli.sources.kosli.api import KosliClient
+
+        debug = (lambda line: click.echo(f"[debug] {line}", err=True)) if self.settings.debug else None
+        return self._keep(KosliClient(self.settings, debug=debug, deadline=self.deadline))
+
+    def take_old_data_notice(self) -> str | None:
+        """How old the Kosli data this command answered from without asking again was; None when all was recent.
+
+        Said once: a second call returns None until older data is read again.
+        """
+        import time
+
+        from git_kosli.views.fetch import fetched_ago
+
+        old = self._kosli.old if self._kosli is not None else {}
+        if not old:
+            return None
+        envs = sorted({name for kind, name in old if kind == "history"})
+        notice = fetched_ago(envs, min(old.values()), time.time())
+        old.clear()
+        return notice
+
+    def fetch_in_background(self, envs: Sequence[str]) -> bool:
+        """Start `git kosli fetch [ENV...]` detached, with this command's options; False when one already runs.
+
+        Raises:
+            OSError: the git common dir's kosli/ folder cannot be written.
+        """
+        import sys
+
+        from git_kosli.background import start
+
+        options = [
+            f"--{name}" if name in ("offline", "debug") else f"--{name}={value}"
+            for name, value in self.options.items()
+            if value
+        ]
+        argv = [sys.executable, "-m", "git_kosli", *options, "fetch", "--", *envs]
+        return start(argv, folder=self.paths.common_dir / "kosli", environ=self.environ)
 
     @cached_property
     def matcher(self) -> RepoMatcher:
@@ -284,7 +339,10 @@ class AppContext:
         self._closers.clear()
 
     def close(self) -> None:
-        """Close whatever was opened, newest first."""
+        """Say how old the Kosli data read was, when past kosli.fetch.maxAge; close what was opened, newest first."""
+        notice = self.take_old_data_notice()
+        if notice is not None:
+            click.echo(f"warning: {notice}", err=True)
         while self._closers:
             self._closers.pop().close()  # type: ignore[attr-defined]
 

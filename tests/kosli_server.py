@@ -52,7 +52,7 @@ class Fault:
     `status` (with `headers`), `slow` (answer after `seconds`), `truncated`, `html`, `huge` (65 MiB, its
     length not declared), `bomb` (65 MiB once gunzipped, 64 KiB sent), `drip` (a byte every `seconds`,
     headers too, for as long as the client listens), `silent` (never a byte back), `json` (`body` instead
-    of the answer: a malformed one).
+    of the answer: a malformed one), `held` (answered once the test opens `server.gate`, or after `seconds`).
     """
 
     kind: str
@@ -108,6 +108,7 @@ class KosliServer:
         self.requests: list[Request] = []
         self.timeline: list[tuple[str, str]] = []  # ("asked" | "answered", path), in the order they happened
         self.faults: list[tuple[str, Fault]] = []
+        self.gate = threading.Event()  # opened by a test to let `held` answers go
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
@@ -635,6 +636,9 @@ def _handler(server: KosliServer) -> type[BaseHTTPRequestHandler]:
             """Act out a fault; False when the request should then be answered normally (a slow answer)."""
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
+                return False
+            if fault.kind == "held":
+                server.gate.wait(fault.seconds)
                 return False
             if fault.kind == "silent":
                 time.sleep(3600)  # a daemon thread: the server's shutdown does not wait for it

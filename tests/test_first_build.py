@@ -198,6 +198,7 @@ def test_the_flow_listing_is_fetched_whole_once_then_only_its_newer_pages(
     world: dict[str, CommitSha], repo: GitRepo, run_cli: RunCli, server: KosliServer
 ) -> None:
     server.add(*history("beta", [[artifact(world["c"], url=f"{URL}/commit/{world['c']}")]]))
+    git(repo.path, "config", "kosli.fetch.maxAge", "0")  # every read asks Kosli: how it asks is the subject
     others = [build(f"{i:040x}", T0 - 100_000 + i) for i in range(1, 151)]  # 150 older builds: two pages of 100
     server.add_builds(*others, build(world["x2"], T0 + 4000))
 

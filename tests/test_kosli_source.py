@@ -95,6 +95,7 @@ def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
     repo: GitRepo, run_cli: RunCli, server: KosliServer
 ) -> None:
     server.add(*scenario(repo.linear(8)))
+    git(repo.path, "config", "kosli.fetch.maxAge", "0")  # every read asks Kosli: how it asks is the subject
     assert run_cli("where", "HEAD~4", cwd=repo.path).exit_code == 0  # the cache now knows both environments
     server.timeline.clear()
     server.fail("/environments/acme", Fault("slow", seconds=0.5))
@@ -113,6 +114,7 @@ def test_environments_are_listed_while_the_cached_ones_are_brought_up_to_date(
 
 def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     server.add(*scenario(repo.linear(8)))
+    git(repo.path, "config", "kosli.fetch.maxAge", "0")  # every read asks Kosli: how it asks is the subject
     assert "staging" in run_cli("where", "HEAD~4", cwd=repo.path).stdout
     del server.snapshots["staging"], server.events["staging"]
 
@@ -124,6 +126,7 @@ def test_an_environment_the_org_no_longer_has_is_left_out(repo: GitRepo, run_cli
 
 def test_new_snapshots_are_fetched_incrementally(repo: GitRepo, run_cli: RunCli, server: KosliServer) -> None:
     commits = repo.linear(8)
+    git(repo.path, "config", "kosli.fetch.maxAge", "0")  # every read asks Kosli: how it asks is the subject
     snapshots = history("staging", [[artifact(commits[i], url=URL)] for i in (1, 3, 5, 7)])
     server.add(*snapshots[:2])
     assert run_cli("log", "staging", cwd=repo.path).exit_code == 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from git_kosli.sources.kosli.source import KosliSource
 from git_kosli.sources.settings import load_settings
 from tests.conftest import RunCli
 from tests.factory import artifact, history, seed
-from tests.gitrepo import GitRepo
+from tests.gitrepo import GitRepo, git
 from tests.kosli_server import Fault, KosliServer
 
 URL = "https://github.com/acme/web"
@@ -57,12 +57,17 @@ def real_history(commits: list[CommitSha]) -> list[Snapshot]:
     return [dataclasses.replace(s, compliant=s.index not in (3, 7)) for s in snapshots]
 
 
+def online(client: KosliClient) -> Callable[[], KosliClient]:
+    """The source's way to the client: this one."""
+    return lambda: client
+
+
 @pytest.fixture
 def source(server: KosliServer, tmp_path: Path) -> Iterator[KosliSource]:
     """The Kosli source over the test server, with a cache of its own."""
     client = KosliClient(load_settings({}, server.env(), None))
     cache = KosliCache(tmp_path / "cache.sqlite")
-    yield KosliSource(client, cache, org=server.org)
+    yield KosliSource(online(client), cache, org=server.org)
     client.close()
     cache.close()
 
@@ -203,6 +208,7 @@ def test_archived_flows_and_unlisted_fingerprints_are_remembered(
     repo: GitRepo, run_cli: RunCli, server: KosliServer
 ) -> None:
     commits = repo.linear(4)
+    git(repo.path, "config", "kosli.fetch.maxAge", "0")  # every read asks Kosli: how it asks is the subject
     scanned = artifact(commits[2], url=URL)._replace(
         provenance=(
             Provenance("web-ci", commits[2], URL),
@@ -254,7 +260,7 @@ def test_flows_in_any_order_give_the_same_histories(repo: GitRepo, run_cli: RunC
             server.add(*snapshots)
             client = KosliClient(load_settings({}, server.env(), None))
             with KosliCache(tmp_path / f"cache-{vary}.sqlite") as cache:
-                replayed = KosliSource(client, cache, org=server.org).history(BETA)
+                replayed = KosliSource(online(client), cache, org=server.org).history(BETA)
             client.close()
         answers.append([[(a.name, sorted(a.provenance)) for a in s.artifacts] for s in replayed])
     assert answers[0] == answers[1]

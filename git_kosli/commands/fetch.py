@@ -10,8 +10,13 @@ from git_kosli.context import AppContext, pass_app
 @click.command()
 @click.argument("envs", nargs=-1, metavar="[ENV]...")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Start the fetch detached and return at once (output in .git/kosli/fetch.log); nothing if one runs already.",
+)
 @pass_app
-def fetch(app: AppContext, envs: tuple[str, ...], quiet: bool) -> None:
+def fetch(app: AppContext, envs: tuple[str, ...], quiet: bool, background: bool) -> None:
     """Fetch each environment's snapshots (all by default) and point refs/kosli/ENV at the commit it runs.
 
     As `git fetch` keeps remote-tracking branches, this keeps a ref per environment at the commit of
@@ -20,10 +25,27 @@ def fetch(app: AppContext, envs: tuple[str, ...], quiet: bool) -> None:
     a deploy would bring, `git reflog kosli/aws-prod` what ran there as fetches saw it (each entry dated
     when the deploy happened), `git branch --contains kosli/aws-prod` which branches hold it. Refs of
     environments that no longer run an artifact of this repository are deleted; a running commit not
-    fetched here leaves its ref as it was, with a hint. What was read is cached, so later commands work
-    `--offline`. With `kosli.fetch.notes=true` refs/notes/kosli is refreshed too. Lines go to stderr, as
-    `git fetch` prints them.
+    fetched here leaves its ref as it was, with a hint. What was read is cached: for kosli.fetch.maxAge
+    seconds (default 60) other commands read it without asking Kosli, and `--offline` always. With
+    `kosli.fetch.notes=true` refs/notes/kosli is refreshed too. Lines go to stderr, as `git fetch` prints
+    them. `--background` is for hooks and editors: it never waits on the network.
     """
+    from git_kosli.background import release
+
+    if background:
+        started = app.fetch_in_background(envs)
+        if not quiet:
+            click.echo("Fetching in the background" if started else "A fetch is running in the background", err=True)
+        return
+    app.refresh = "always"
+    try:
+        _fetch(app, envs, quiet=quiet)
+    finally:
+        release(app.paths.common_dir / "kosli")  # when this is the background fetch, it ends here
+
+
+def _fetch(app: AppContext, envs: tuple[str, ...], *, quiet: bool) -> None:
+    """Bring the histories up to date, move the refs, say what moved."""
     from git_kosli.env_refs import REF_PREFIX, ref_changes, slots
     from git_kosli.git.config import git_bool
     from git_kosli.git.refs import RefWrite, delete_refs, read_refs, write_refs
@@ -33,6 +55,7 @@ def fetch(app: AppContext, envs: tuple[str, ...], quiet: bool) -> None:
 
     histories = load_histories(app.source, envs)
     matcher = app.matcher_for(histories)
+    app.source.builds(matcher.repository_flows(histories.values()))  # this repository's builds: `where` reads them
     found, refused = slots(histories, commit_of=matcher.commit_of, has_commit=app.history.has_commit)
     changes = ref_changes(read_refs(app.paths, REF_PREFIX), found, envs=set(envs) if envs else None)
     delete_refs(app.paths, changes.deletions)

@@ -33,7 +33,9 @@ def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
     only when kosli.prePush.block is `missing-deployed` and a pushed ref would not contain a commit
     running in one of kosli.prePush.environments. Past kosli.prePush.timeout (default 2 s, at most
     60), or on any error, it says `status unknown (offline)` and lets the push go: no request to
-    Kosli runs past that time, so the hook returns then, whatever the network does.
+    Kosli runs past that time, so the hook returns then, whatever the network does. Environments
+    fetched before are read from the cache, however old: when older than kosli.fetch.maxAge, a line
+    says how old and `git kosli fetch --background` refreshes them for the next push.
     """
     from git_kosli.git.hooks import parse_push_lines, pre_commit_refs
 
@@ -45,6 +47,7 @@ def pre_push(app: AppContext, remote: str | None, url: str | None) -> int:
     if problem:
         click.echo(problem, err=True)
     app.deadline = time.monotonic() + timeout
+    app.refresh = "never-fetched"
     outcome = _Outcome()
     worker = threading.Thread(target=_check, args=(app, refs, outcome), daemon=True)
     worker.start()
@@ -115,10 +118,22 @@ def _check(app: AppContext, refs: list[PushedRef], outcome: _Outcome) -> None:
                         f"kosli: refusing to push {name}: it does not contain {short(r.commit)}{fetched}, which "
                         f"runs in {s.env} (kosli.prePush.block=missing-deployed)"
                     )
+        notice = app.take_old_data_notice()
+        if notice is not None:
+            lines.append(f"kosli: {notice}; {_refreshing(app)}")
         outcome.blocked = blocked
         outcome.lines = lines
     except Exception as error:  # a hook must fail open: any error means "unknown", never a blocked push
         outcome.lines = [f"kosli: status unknown ({_why(error)})"]
+
+
+def _refreshing(app: AppContext) -> str:
+    """Start a fetch in the background for the next push, and say so."""
+    try:
+        app.fetch_in_background([])
+    except OSError:
+        return "run 'git kosli fetch'"
+    return "fetching in the background"
 
 
 def _blocking(app: AppContext) -> tuple[bool, list[str], list[str]]:

@@ -56,6 +56,14 @@ KEYS = (
     Key("connect-timeout", "KOSLI_CONNECT_TIMEOUT", "kosli.connectTimeout", None, "10", "seconds to connect"),
     Key("read-timeout", "KOSLI_READ_TIMEOUT", "kosli.readTimeout", None, "30", "seconds to wait for an answer"),
     Key("debug", "KOSLI_DEBUG", None, "debug", "false", "print each request (method, URL, status, time) on stderr"),
+    Key(
+        "fetch-max-age",
+        "KOSLI_FETCH_MAX_AGE",
+        "kosli.fetch.maxAge",
+        None,
+        "60",
+        "seconds a fetch stays recent: reads within them ask Kosli nothing (0: always ask)",
+    ),
 )
 
 
@@ -190,6 +198,14 @@ class KosliSettings:
     def read_timeout(self) -> float:
         """Seconds allowed for an answer."""
         return self._number("read-timeout")
+
+    @property
+    def fetch_max_age(self) -> float:
+        """Seconds after a fetch within which reads answer from the cache alone; 0 asks Kosli every time."""
+        raw = (self.get("fetch-max-age") or "").strip()
+        if not re.fullmatch(r"\d+(\.\d+)?", raw):
+            raise KosliError(f"{self._label('fetch-max-age')} '{clean_text(raw)[:40]}' is not a number of seconds")
+        return float(raw)
 
     @property
     def debug(self) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from git_kosli.env_refs import REF_PREFIX, RefChanges, Refused
 from git_kosli.model import CommitSha, Divergence, clean_text, short
+from git_kosli.views.text import age
 
 
 def fetch_lines(
@@ -50,3 +51,15 @@ def fetch_lines(
 def _short_ref(ref: str) -> str:
     """`kosli/aws-prod` for `refs/kosli/aws-prod`: how git names the ref in revisions."""
     return "kosli/" + ref.removeprefix(REF_PREFIX)
+
+
+def fetched_ago(envs: Sequence[str], fetched_at: float, now: float) -> str:
+    """`Kosli data for aws-prod was fetched 3 hours ago`: how old an answer read without asking Kosli again is.
+
+    `envs`: the environments whose histories were that old (none: only the environment list or builds were).
+    """
+    seconds = max(0, int(now - fetched_at))
+    when = f"{seconds} second{'s' if seconds != 1 else ''} ago" if seconds < 60 else age(fetched_at, now)
+    names = [clean_text(env) for env in sorted(envs)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"Kosli data{f' for {shown}' if shown else ''} was fetched {when}"

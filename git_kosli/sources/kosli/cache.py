@@ -5,7 +5,9 @@ to its latest snapshot, and so is the commit a flow recorded for a fingerprint. 
 is the embedded store's schema (the snapshots fetched whole) plus tables of its own: the
 snapshot list and the events of each environment and how far both are cached, the
 provenance of fingerprints (a row with no commit: looked up in that flow and not found),
-the flows Kosli no longer lists (archived or deleted), and the logical environments. One
+the flows Kosli no longer lists (archived or deleted), the logical environments, the
+environments of the last listing, and when each history, listing and flow's builds were
+last fetched (so a read can answer from here while that is recent). One
 SQLite file per org and host under `<git-common-dir>/kosli/`. Each write is one
 transaction, made only of what was read and checked first.
 """
@@ -16,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from git_kosli.errors import SourceError
@@ -53,7 +55,12 @@ CREATE TABLE IF NOT EXISTS logical_environments (name TEXT PRIMARY KEY, includes
 
 _LISTINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds_listed (flow TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS fetched (kind TEXT NOT NULL, name TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (kind, name));
+CREATE TABLE IF NOT EXISTS listed_environments (name TEXT PRIMARY KEY);
 """
+
+Fetched = Literal["history", "environments", "builds"]
+"""What a `fetched` row dates: an environment's history (by name), the environment list (name ''), a flow's builds."""
 
 
 def cache_path(common_dir: Path, org: str, host: str) -> Path:
@@ -111,8 +118,12 @@ class KosliCache(Store):
         listed: Sequence[SnapshotSummary],
         events: Iterable[Mapping[str, Any]],
         through: int,
+        fetched_at: float,
     ) -> None:
-        """Add what is new of an environment's snapshot list and events, up to snapshot `through`, at once."""
+        """Add what is new of an environment's snapshot list and events, up to snapshot `through`, at once.
+
+        `fetched_at`: when the requests that brought them started, so a later read knows how recent it is.
+        """
         known = self.events_through(env)
         fresh = [e for e in events if known < event_index(e) <= through]
         with self._db:
@@ -126,9 +137,10 @@ class KosliCache(Store):
                 [(env, event_index(e), seq, json.dumps(e, sort_keys=True)) for seq, e in enumerate(fresh)],
             )
             self._db.execute("INSERT OR REPLACE INTO events_through VALUES (?, ?)", (env, max(known, through)))
+            self._db.execute("INSERT OR REPLACE INTO fetched VALUES ('history', ?, ?)", (env, fetched_at))
 
-    def put_environments(self, listing: Iterable[tuple[EnvName, str, Sequence[str]]]) -> None:
-        """Remember the org's environments with their types, and what each logical one includes."""
+    def put_environments(self, listing: Iterable[tuple[EnvName, str, Sequence[str]]], *, fetched_at: float) -> None:
+        """Remember the org's environments with their types, what each logical one includes, and the listing's time."""
         rows = list(listing)
         for name, kind, _ in rows:
             self.add_environment(name, kind)
@@ -137,6 +149,21 @@ class KosliCache(Store):
                 "INSERT OR REPLACE INTO logical_environments VALUES (?, ?)",
                 [(name, json.dumps(list(includes))) for name, kind, includes in rows if kind == "logical"],
             )
+            self._db.execute("DELETE FROM listed_environments")
+            self._db.executemany("INSERT OR IGNORE INTO listed_environments VALUES (?)", [(n,) for n, _, _ in rows])
+            self._db.execute("INSERT OR REPLACE INTO fetched VALUES ('environments', '', ?)", (fetched_at,))
+
+    def listed_environments(self) -> list[EnvName]:
+        """The environments of the last listing, sorted; every one cached when the org was never listed here."""
+        if not self.fetched_at("environments", [""]):
+            return self.environments()
+        return [EnvName(name) for (name,) in self._db.execute("SELECT name FROM listed_environments ORDER BY name")]
+
+    def fetched_at(self, kind: Fetched, names: Iterable[str]) -> dict[str, float]:
+        """When each of these was last fetched (a `time.time()` value); one never fetched is left out."""
+        rows = self._db.execute("SELECT name, at FROM fetched WHERE kind = ?", (kind,))
+        wanted = set(names)
+        return {name: float(at) for name, at in rows if name in wanted}
 
     def logical(self) -> dict[EnvName, list[str]]:
         """The logical environments known, each with the physical ones it includes."""
@@ -207,8 +234,11 @@ class BuildListings:
         rows = self._cache._db.execute("SELECT fingerprint FROM builds WHERE flow = ?", (flow,))
         return {fp for (fp,) in rows}
 
-    def put(self, listings: Mapping[str, Sequence[FlowArtifact]]) -> None:
-        """Keep the newly listed builds of each flow and mark every one of these flows listed, in one transaction."""
+    def put(self, listings: Mapping[str, Sequence[FlowArtifact]], *, fetched_at: float) -> None:
+        """Keep the newly listed builds of each flow and mark every one of these flows listed, in one transaction.
+
+        `fetched_at`: when the listing started, so that a later read within kosli.fetch.maxAge asks nothing.
+        """
         db = self._cache._db
         with db:
             db.executemany(
@@ -220,3 +250,6 @@ class BuildListings:
                 ],
             )
             db.executemany("INSERT OR IGNORE INTO builds_listed VALUES (?)", [(flow,) for flow in listings])
+            db.executemany(
+                "INSERT OR REPLACE INTO fetched VALUES ('builds', ?, ?)", [(f, fetched_at) for f in listings]
+            )

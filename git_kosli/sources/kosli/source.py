@@ -20,10 +20,15 @@
 - Independent requests go out together over the client's one connection pool;
   only this thread writes the cache.
 - Offline, everything is answered from the cache, or the error says what is missing.
+- Fetching is apart from reading: a history, the environment list or a flow's builds
+  fetched less than `max_age` seconds ago are read from the cache with no request (and
+  the client, with httpx, is never made). What is answered from older data without
+  asking again (offline, or `keep_old`) is noted in `old`, for the command to say.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
@@ -43,7 +48,7 @@ from git_kosli.model import (
 from git_kosli.snapshot_expr import Ago, AtTime, Behind, Latest, Now, Numbered, SnapshotExpr, resolve_index
 from git_kosli.sources import utc_now
 from git_kosli.sources.kosli.api import PER_PAGE, KosliClient, snapshot_segment
-from git_kosli.sources.kosli.cache import BuildListings, KosliCache, event_index
+from git_kosli.sources.kosli.cache import BuildListings, Fetched, KosliCache, event_index
 from git_kosli.sources.kosli.json import (
     build_from_listing,
     environment_name_or_none,
@@ -57,9 +62,12 @@ from git_kosli.sources.kosli.json import (
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+_Name = TypeVar("_Name", bound=str)
 WORKERS = 8
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """Given a title and a total, returns what to call with the count done so far."""
+Connect = Callable[[], KosliClient]
+"""Makes the API client, on the first request: a read the cache answers checks no token and imports no httpx."""
 
 
 class _Update(NamedTuple):
@@ -68,6 +76,7 @@ class _Update(NamedTuple):
     latest: int
     listed: list[SnapshotSummary]
     events: list[Any]
+    started: float  # when its first request went out (`time.time()`): how recent the cache is after it
 
 
 class _Known(NamedTuple):
@@ -82,31 +91,72 @@ class KosliSource:
 
     def __init__(
         self,
-        client: KosliClient | None,
+        connect: Connect | None,
         cache: KosliCache,
         *,
         org: str,
         flow: str | None = None,
+        max_age: float = 0.0,
+        keep_old: bool = False,
         now: Callable[[], datetime] = utc_now,
         progress: ProgressFactory | None = None,
     ) -> None:
-        """`client=None` is offline: only the cache answers. `progress` reports fetching environment histories."""
-        self.client = client
+        """`connect=None` is offline: only the cache answers; else it makes the client when a request is needed.
+
+        `max_age`: seconds after a fetch within which the cache answers alone (0: always ask).
+        `keep_old`: the cache answers whatever its age; only what was never fetched is asked for
+        (the pre-push hook, which refreshes in the background). `progress` reports fetching histories.
+        """
+        self.online = connect is not None
         self.cache = cache
         self.org = org
         self.flow = flow
+        self.max_age = max_age
+        self.keep_old = keep_old
+        self.old: dict[tuple[Fetched, str], float] = {}  # what answered without asking again, and when it was fetched
+        self._connect = connect
+        self._client: KosliClient | None = None
+        self._connecting = threading.Lock()
         self._now = now
         self._progress = progress
 
+    @property
+    def client(self) -> KosliClient:
+        """The API client, made on first use (by whichever worker asks first: one client, one pool)."""
+        if self._connect is None:
+            raise OfflineError(f"no request to the Kosli org '{self.org}' may be made offline")
+        with self._connecting:
+            if self._client is None:
+                self._client = self._connect()
+        return self._client
+
+    def _due(self, kind: Fetched, names: Sequence[_Name]) -> list[_Name]:
+        """Which of these to fetch: those never fetched, and those fetched `max_age` or longer ago (unless `keep_old`).
+
+        None offline. What is read older than that instead is noted in `old`. A fetch dated in the
+        future (the clock went back) is old, so the next fetch dates it again.
+        """
+        fetched = self.cache.fetched_at(kind, names)
+        now = self._now().timestamp()
+        old = {name: at for name, at in fetched.items() if not 0 <= now - at < self.max_age}
+        if not self.online:
+            due = []
+        elif self.keep_old:
+            due = [name for name in names if name not in fetched]
+        else:
+            due = [name for name in names if name not in fetched or name in old]
+        self.old.update(((kind, name), at) for name, at in old.items() if name not in due)
+        return due
+
     def environments(self) -> list[EnvName]:
-        """Every environment of the org (from the cache when offline), logical ones included."""
-        if self.client is None:
-            return self.cache.environments()
-        return [name for name, _, _ in self._remember(self._listed())]
+        """Every environment of the org, logical ones included (as last listed, when that is recent or offline)."""
+        if not self._due("environments", [""]):
+            return self.cache.listed_environments()
+        started = self._now().timestamp()
+        return [name for name, _, _ in self._remember(self._listed(), started)]
 
     def _listed(self) -> list[tuple[EnvName, str, list[str]]]:
         """The org's environments with their types and included environments (network only: may run in a worker)."""
-        assert self.client is not None
         listing = []
         for item in self.client.environments():
             env = environment_name_or_none(item)
@@ -121,8 +171,10 @@ class KosliSource:
                 )
         return sorted(listing)
 
-    def _remember(self, listing: list[tuple[EnvName, str, list[str]]]) -> list[tuple[EnvName, str, list[str]]]:
-        self.cache.put_environments(listing)
+    def _remember(
+        self, listing: list[tuple[EnvName, str, list[str]]], started: float
+    ) -> list[tuple[EnvName, str, list[str]]]:
+        self.cache.put_environments(listing, fetched_at=started)
         return listing
 
     def environment_types(self) -> dict[EnvName, str]:
@@ -134,8 +186,15 @@ class KosliSource:
         return self.resolve_all([expr])[0]
 
     def resolve_all(self, exprs: Sequence[SnapshotExpr]) -> list[Snapshot]:
-        """Several snapshots, the uncached ones fetched together."""
-        refs = _parallel(self._ref_or_fetch, exprs)
+        """Several snapshots, the uncached ones fetched together.
+
+        Latest-relative and time expressions resolve against the cached snapshot list when the
+        environment's history is recent (or offline), else as Kosli resolves them.
+        """
+        relative = list(dict.fromkeys(e.env for e in exprs if not (isinstance(e, Numbered) and e.number > 0)))
+        due = self._due("history", relative)
+        cached = {env: self._cached_summaries(env) for env in relative if env not in due}
+        refs = _parallel(lambda expr: self._ref_or_fetch(expr, cached.get(expr.env)), exprs)
         missing = [r for r in refs if isinstance(r, SnapshotRef) and self.cache.snapshot_or_none(r) is None]
         fetched = _parallel(self._fetch_numbered, list(dict.fromkeys(missing)))
         self.cache.put_snapshots(fetched)
@@ -148,6 +207,14 @@ class KosliSource:
 
     def histories(self, envs: Sequence[EnvName]) -> dict[EnvName, list[Snapshot]]:
         """Several environments' histories: what is new fetched together, then the commits it lacks."""
+        self._require_physical(envs)
+        due = self._due("history", envs)
+        known = {env: self._known(env) for env in due}
+        fetched = _parallel(lambda env: self._update(env, known[env]), due, self._fetching(len(due)) if due else None)
+        return self._assembled(envs, dict(zip(due, fetched, strict=True)))
+
+    def _require_physical(self, envs: Sequence[EnvName]) -> None:
+        """Refuse a logical environment: it has no snapshots of its own."""
         logical = self.cache.logical()
         for env in envs:
             if env in logical:
@@ -155,35 +222,34 @@ class KosliSource:
                     f"'{env}' is a logical environment, with no snapshots of its own; "
                     f"name one it includes ({', '.join(logical[env]) or 'none'})"
                 )
-        updates: dict[EnvName, _Update] = {}
-        if self.client is not None:
-            known = {env: self._known(env) for env in envs}
-            fetched = _parallel(lambda env: self._update(env, known[env]), envs, self._fetching(len(envs)))
-            updates = dict(zip(envs, fetched, strict=True))
-        return self._assembled(envs, updates)
 
     def all_histories(self) -> dict[EnvName, list[Snapshot]]:
         """Every physical environment's history.
 
-        The environments are listed while the ones already cached are brought up to date, so
-        the listing costs no round trip of its own; one the org no longer lists is left out,
-        and so is a logical one (it has no snapshots of its own).
+        When the environment list is recent, the histories of the ones it lists are read as
+        `histories` reads them. Else the environments are listed while the cached ones that are
+        not recent are brought up to date, so the listing costs no round trip of its own; one the
+        org no longer lists is left out, and so is a logical one (it has no snapshots of its own).
         """
         logical = self.cache.logical()
+        if not self._due("environments", [""]):
+            return self.histories([env for env in self.cache.listed_environments() if env not in logical])
         cached = [env for env in self.cache.environments() if env not in logical]
-        if self.client is None:
-            return self._assembled(cached, {})
-        known = {env: self._known(env) for env in cached}
+        due = self._due("history", cached)
+        known = {env: self._known(env) for env in due}
+        started = self._now().timestamp()
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             listing = pool.submit(self._listed)
-            probes = {env: pool.submit(self._update, env, known[env]) for env in cached}
-            names = [name for name, kind, _ in self._remember(listing.result()) if kind != "logical"]
-            probes = {env: probes.get(env) or pool.submit(self._update, env, _Known(0, 0)) for env in names}
-            progress = self._fetching(len(names))
+            probes = {env: pool.submit(self._update, env, known[env]) for env in due}
+            names = [name for name, kind, _ in self._remember(listing.result(), started) if kind != "logical"]
+            for env in self._due("history", [env for env in names if env not in probes]):
+                probes[env] = pool.submit(self._update, env, self._known(env))
+            probes = {env: probes[env] for env in names if env in probes}
+            progress = self._fetching(len(probes))
             for done, _ in enumerate(as_completed(probes.values()), 1):
                 if progress:
                     progress(done)
-        return self._assembled(names, {env: probes[env].result() for env in names})
+        return self._assembled(names, {env: probe.result() for env, probe in probes.items()})
 
     def _fetching(self, total: int) -> Callable[[int], None] | None:
         return self._progress("Fetching environment histories", total) if self._progress else None
@@ -212,18 +278,25 @@ class KosliSource:
             exact = {s.index: s for s in self.cache.history(env)} if env in stored else {}
             result[env] = replay_history(env, lists[env], logs[env], provenance, exact)
         for env, update in updates.items():
-            self.cache.put_history(env, listed=update.listed, events=update.events, through=update.latest)
+            self.cache.put_history(
+                env, listed=update.listed, events=update.events, through=update.latest, fetched_at=update.started
+            )
         return result
 
     # This repository's builds: its flows' artifact lists.
 
     def builds(self, flows: Sequence[str]) -> list[FlowArtifact]:
-        """Every artifact these flows recorded, deployed or not: pages newer than the cache holds are fetched first."""
-        if self.client is not None and flows:
+        """Every artifact these flows recorded, deployed or not: pages newer than the cache holds are fetched first.
+
+        Only for the flows whose listing is not recent: when every one is, the cache answers alone.
+        """
+        due = self._due("builds", flows)
+        if due:
             listings = BuildListings(self.cache)
-            cached = {flow: listings.known(flow) if listings.listed(flow) else None for flow in flows}
-            fetched = _parallel(lambda flow: self._new_builds(flow, cached[flow]), list(flows))
-            listings.put(dict(zip(flows, fetched, strict=True)))
+            cached = {flow: listings.known(flow) if listings.listed(flow) else None for flow in due}
+            started = self._now().timestamp()
+            fetched = _parallel(lambda flow: self._new_builds(flow, cached[flow]), due)
+            listings.put(dict(zip(due, fetched, strict=True)), fetched_at=started)
             self.cache.put_provenance(
                 (b.fingerprint, Provenance(b.flow, b.git_commit, b.commit_url)) for found in fetched for b in found
             )
@@ -235,7 +308,6 @@ class KosliSource:
         `cached` is None when the flow was never listed whole. A flow Kosli no longer knows
         (archived or deleted: 404) has no builds to add. Network only: runs in a worker.
         """
-        assert self.client is not None
         found: list[FlowArtifact] = []
         try:
             for page in self.client.artifacts(flow=flow):
@@ -251,12 +323,15 @@ class KosliSource:
 
     # Resolving expressions to numbers.
 
-    def _ref_or_fetch(self, expr: SnapshotExpr) -> SnapshotRef | Snapshot:
-        """A numbered reference, or the snapshot itself when only the server can resolve the expression."""
+    def _ref_or_fetch(self, expr: SnapshotExpr, cached: list[SnapshotSummary] | None) -> SnapshotRef | Snapshot:
+        """A numbered reference, or the snapshot itself when only the server can resolve the expression.
+
+        `cached`: the environment's snapshot list to resolve against, None when Kosli is asked.
+        """
         if isinstance(expr, Numbered) and expr.number > 0:
             return SnapshotRef(expr.env, expr.number)
-        if self.client is None:
-            return SnapshotRef(expr.env, resolve_index(expr, self._cached_summaries(expr.env), self._now()))
+        if cached is not None:
+            return SnapshotRef(expr.env, resolve_index(expr, cached, self._now()))
         if isinstance(expr, AtTime | Ago):
             suffix = str(expr).removeprefix(expr.env)
             return snapshot_from_json(self.client.snapshot(expr.env, snapshot_segment(suffix)), expr.env)
@@ -269,7 +344,7 @@ class KosliSource:
         return SnapshotRef(expr.env, resolve_index(expr, summaries[::-1], self._now()))
 
     def _fetch_numbered(self, ref: SnapshotRef) -> Snapshot:
-        if self.client is None:
+        if not self.online:
             raise OfflineError(self._not_cached(str(ref)))
         return snapshot_from_json(self.client.snapshot(ref.env, snapshot_segment(f"#{ref.index}")), ref.env)
 
@@ -281,7 +356,9 @@ class KosliSource:
 
     def _cached_summaries(self, env: EnvName) -> list[SnapshotSummary]:
         """The snapshot list as cached: every index, with its start time, as the server would resolve against."""
-        known = {s.index: SnapshotSummary(s.index, s.timestamp, s.compliant) for s in self.history(env)}
+        self._require_physical([env])
+        history = self._assembled([env], {})[env]
+        known = {s.index: SnapshotSummary(s.index, s.timestamp, s.compliant) for s in history}
         if not known:
             raise OfflineError(self._not_cached(f"the snapshots of '{env}'"))
         return [known[i] for i in sorted(known)]
@@ -298,7 +375,7 @@ class KosliSource:
         request when fewer than a hundred snapshots are new. Events are asked for only when
         there are new snapshots, from the first one whose events are not cached.
         """
-        assert self.client is not None
+        started = self._now().timestamp()
         latest, fresh = 0, []
         for page in self.client.snapshot_summaries(env):
             summaries = [summary_from_json(item) for item in page]
@@ -307,9 +384,9 @@ class KosliSource:
             if any(s.index <= known.listed for s in summaries):
                 break
         if latest <= known.events:
-            return _Update(latest, fresh, [])
+            return _Update(latest, fresh, [], started)
         events = events_from_json([e for page in self.client.events(env, start=known.events + 1) for e in page])
-        return _Update(latest, fresh, list(events))
+        return _Update(latest, fresh, list(events), started)
 
     def _provenance(self, events: Sequence[Any]) -> dict[str, tuple[Provenance, ...]]:
         """The flows and commits of every fingerprint in the events, fetching what the cache lacks.
@@ -327,7 +404,7 @@ class KosliSource:
             for flow in (n for n in names if n not in have and n not in absent):
                 if self.flow is None or flow == self.flow:
                     wanted.setdefault(flow, set()).add(fp)
-        if wanted and self.client is not None:
+        if wanted and self.online:
             listed = _parallel(lambda item: self._list_flow(*item), list(wanted.items()))
             entries = [entry for found in listed if found is not None for entry in found]
             self.cache.put_provenance(entries)
@@ -341,7 +418,6 @@ class KosliSource:
 
         The wanted fingerprints the flow does not list come back without a commit.
         """
-        assert self.client is not None
         missing, entries = set(fingerprints), []
         try:
             for page in self.client.artifacts(flow=flow):
