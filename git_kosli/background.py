@@ -4,8 +4,10 @@ The lock (`fetch.lock` in the git common dir's `kosli/`) is made with O_CREAT|O_
 starts only one wins; it holds the fetch's process id, and the fetch removes it when it ends. A
 lock whose process is gone, or older than STALE seconds (a fetch that hung), is taken over. The
 fetch runs in a session of its own, from `os.posix_spawn` (no Popen object left to reap, safe beside
-the pre-push hook's worker thread), with no terminal: stdin is /dev/null and its output goes to
-`fetch.log`, made anew each time. Neither file is written through a symbolic link. Standard library only.
+the pre-push hook's worker thread), with no terminal: stdin is /dev/null, its output goes to
+`fetch.log`, made anew each time, and no other descriptor is passed on (a pipe git or a hook manager
+reads to its end would wait for the fetch). Neither file is written through a symbolic link.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def start(argv: Sequence[str], *, folder: Path, environ: Mapping[str, str]) -> b
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, log, 1),
                     (os.POSIX_SPAWN_DUP2, log, 2),
+                    *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited()),
                 ],
                 setsid=True,
             )
@@ -58,6 +61,20 @@ def start(argv: Sequence[str], *, folder: Path, environ: Mapping[str, str]) -> b
         raise
     os.close(lock)
     return True
+
+
+def _inherited() -> list[int]:
+    """The descriptors above stderr a child would inherit: ones this process was given without close-on-exec."""
+    try:
+        names = os.listdir("/dev/fd")
+    except OSError:
+        return []
+    found = []
+    for fd in (int(name) for name in names if name.isdigit() and int(name) > 2):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is closed by now
+            if os.get_inheritable(fd):
+                found.append(fd)
+    return found
 
 
 def release(folder: Path) -> None:

@@ -204,7 +204,7 @@ def test_fetch_caches_what_it_read_so_later_commands_work_offline(
     offline = run_cli("--offline", "where", c[1], cwd=repo.path)
 
     assert (cold.exit_code, warm.exit_code, offline.exit_code) == (0, 0, 0)
-    assert warm_requests == 3  # the listing, and one probe per environment
+    assert warm_requests == 4  # the listing, one probe per environment, this repository's builds (its flow's page 1)
     assert "From Kosli org acme (http://127.0.0.1:" in cold.stderr
     assert "contained" in offline.stdout
 

@@ -223,10 +223,23 @@ def test_fetch_in_the_background_returns_and_a_later_read_finds_the_data(
     kosli = repo.path / ".git" / "kosli"
     server.fail("/environments/acme", Fault("held", seconds=120))  # the fetch waits for the test
 
-    started = git_kosli("fetch", "--background", cwd=repo.path)
+    read, write = os.pipe()  # a descriptor the caller holds (as a hook manager may): never passed on
+    started = subprocess.run(
+        [sys.executable, "-m", "git_kosli", "fetch", "--background"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=installed_env(),
+        pass_fds=(write,),
+        check=False,
+    )
+    os.close(write)
     holder = (kosli / "fetch.lock").read_text()
     again = git_kosli("fetch", "--background", cwd=repo.path)
     still = (kosli / "fetch.lock").read_text()
+    os.set_blocking(read, False)
+    assert os.read(read, 1) == b""  # at its end: the fetch, still waiting, holds no copy of it (else BlockingIOError)
+    os.close(read)
     server.gate.set()
     wait_for_no_lock(repo)
 
@@ -310,3 +323,14 @@ def test_pre_push_with_nothing_cached_fetches_as_before(
     assert "kosli: prod#2 runs" in result.stderr and "fetched" not in result.stderr
     assert server.count() > 0
     assert not (repo.path / ".git" / "kosli" / "fetch.lock").exists()
+
+
+def test_completion_says_nothing_of_how_old_the_cache_is(
+    repo: GitRepo, commits: list[CommitSha], server: KosliServer, run_cli: RunCli
+) -> None:
+    assert run_cli("fetch", cwd=repo.path).exit_code == 0
+    age_the_cache(repo, 3 * HOUR)
+
+    result = run_cli("__complete", "--", "snapshot", "show", "beta#", cwd=repo.path)
+
+    assert (result.exit_code, result.stdout.split(), result.stderr) == (0, ["beta#2", "beta#1"], "")

@@ -42,6 +42,7 @@ def complete(app: AppContext, words: tuple[str, ...]) -> None:
         numbers=lambda env: _quietly(lambda: [s.index for s in app.source.history(EnvName(env))]),
         revisions=lambda: _quietly(app.history.ref_names),
     )
+    app.take_old_data_notice()  # offline by design: how old the cache is is not a completion's to say
     click.echo("\n".join(found))
 
 
