@@ -7,11 +7,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from git_kosli.model import Artifact, CommitSha
+from git_kosli.model import Artifact, CommitSha, EnvName
+from git_kosli.sources.kosli.api import KosliClient
+from git_kosli.sources.kosli.cache import KosliCache
+from git_kosli.sources.kosli.source import KosliSource
+from git_kosli.sources.settings import load_settings
 from tests.conftest import RunCli, git_kosli, installed_env
 from tests.factory import artifact, history
 from tests.gitrepo import GitRepo, git
@@ -334,3 +339,32 @@ def test_completion_says_nothing_of_how_old_the_cache_is(
     result = run_cli("__complete", "--", "snapshot", "show", "beta#", cwd=repo.path)
 
     assert (result.exit_code, result.stdout.split(), result.stderr) == (0, ["beta#2", "beta#1"], "")
+
+
+def test_the_client_is_made_only_for_a_request_and_a_fetch_dated_ahead_of_the_clock_is_old(
+    server: KosliServer, tmp_path: Path
+) -> None:
+    server.add(*history("beta", [[artifact("1" * 40)]]))
+    made: list[KosliClient] = []
+
+    def connect() -> KosliClient:
+        made.append(KosliClient(load_settings({}, server.env(), None)))
+        return made[-1]
+
+    clock = [datetime(2026, 10, 2, 12, 0, tzinfo=UTC)]
+    with KosliCache(tmp_path / "cache.sqlite") as cache:
+        source = KosliSource(connect, cache, org=server.org, max_age=60, now=lambda: clock[0])
+        source.history(EnvName("beta"))
+        asked = server.count()
+        clock[0] += timedelta(seconds=59)
+        source = KosliSource(connect, cache, org=server.org, max_age=60, now=lambda: clock[0])
+        source.history(EnvName("beta"))
+        recent = (server.count(), len(made))
+        clock[0] -= timedelta(hours=1)  # the clock went back: the fetch is dated in the future
+        source.history(EnvName("beta"))
+    for client in made:
+        client.close()
+
+    assert recent == (asked, 1)  # the second source made no client
+    assert server.count() > asked and len(made) == 2
+    assert source.old == {}
