@@ -56,7 +56,8 @@ def _short_ref(ref: str) -> str:
 def fetched_ago(envs: Sequence[str], fetched_at: float, now: float) -> str:
     """`Kosli data for aws-prod was fetched 3 hours ago`: how old an answer read without asking Kosli again is.
 
-    `envs`: the environments whose histories were that old (none: only the environment list or builds were).
+    `envs`: the environments whose histories were older than kosli.fetch.maxAge (none: only the environment
+    list or builds were); `fetched_at`: the oldest fetch of all that was read.
     """
     seconds = max(0, int(now - fetched_at))
     when = f"{seconds} second{'s' if seconds != 1 else ''} ago" if seconds < 60 else age(fetched_at, now)
