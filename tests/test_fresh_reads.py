@@ -18,7 +18,7 @@ from git_kosli.sources.kosli.cache import KosliCache
 from git_kosli.sources.kosli.source import KosliSource
 from git_kosli.sources.settings import load_settings
 from tests.conftest import RunCli, git_kosli, installed_env
-from tests.factory import artifact, history
+from tests.factory import T0, artifact, history
 from tests.gitrepo import GitRepo, git
 from tests.kosli_server import Fault, KosliServer
 
@@ -368,3 +368,20 @@ def test_the_client_is_made_only_for_a_request_and_a_fetch_dated_ahead_of_the_cl
     assert recent == (asked, 1)  # the second source made no client
     assert server.count() > asked and len(made) == 2
     assert source.old == {}
+
+
+def test_a_listed_snapshot_without_a_start_time_is_dated_by_its_events_when_resolving(
+    repo: GitRepo, commits: list[CommitSha], server: KosliServer, run_cli: RunCli
+) -> None:
+    server.add(*history("beta", [[web(commits[4])]], start=3))
+    assert run_cli("fetch", cwd=repo.path).exit_code == 0
+    (path,) = (repo.path / ".git" / "kosli").glob("cache-*.sqlite")
+    with sqlite3.connect(path) as db:  # as Kosli lists a snapshot whose 'from' is missing
+        db.execute("UPDATE snapshot_list SET timestamp = 0 WHERE env = 'beta' AND idx = 2")
+    db.close()
+    between = datetime.fromtimestamp(T0 + 1.5 * HOUR, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    result = run_cli("snapshot", "show", f"beta@{{{between}}}", cwd=repo.path)  # resolved by the cache: recent
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("beta#1 ")

@@ -355,8 +355,18 @@ class KosliSource:
         return snapshot
 
     def _cached_summaries(self, env: EnvName) -> list[SnapshotSummary]:
-        """The snapshot list as cached: every index, with its start time, as the server would resolve against."""
+        """The snapshot list as cached: every index, with its start time, as the server would resolve against.
+
+        Read straight from the cached list when it holds every number, each dated, through the last
+        cached events (a snapshot fetched whole standing for itself): what replaying would give,
+        without the replay. Else from the replayed history, which dates a snapshot by its events.
+        """
         self._require_physical([env])
+        listed = {s.index: s for s in self.cache.listed(env)}
+        whole = len(listed) == max(listed, default=-1) >= self.cache.events_through(env)
+        if whole and all(s.timestamp for s in listed.values()):
+            listed.update((s.index, s) for s in self.cache.summaries(env))
+            return [listed[i] for i in sorted(listed)]
         history = self._assembled([env], {})[env]
         known = {s.index: SnapshotSummary(s.index, s.timestamp, s.compliant) for s in history}
         if not known:
