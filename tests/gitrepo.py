@@ -116,7 +116,40 @@ class GitRepo:
                 str(i),
                 "",
             ]
+        self._fast_import(stream)
+        return [CommitSha(sha) for sha in git(self.path, "rev-list", "--reverse", "main").split()]
+
+    def long_lived_merges(self, count: int, *, every: int, forked_back: int) -> list[CommitSha]:
+        """`count` mainline commits, every `every`th merging a topic of 2 commits forked `forked_back` commits earlier.
+
+        The shape of a real project's history (git.git's topics fork from old releases): to count the
+        commits between two nearby mainline commits, a walk must paint each topic down to its fork.
+        Returns the mainline, oldest first.
+        """
+        stream: list[str] = []
+        mark = 0
+        mainline: list[int] = []
+
+        def commit(ref: str, parents: list[int]) -> int:
+            nonlocal mark
+            mark += 1
+            stream.extend(
+                [f"commit {ref}", f"mark :{mark}", f"committer T <t@example.com> {EPOCH + mark} +0000", "data 0"]
+            )
+            stream.extend([f"from :{parents[0]}", *(f"merge :{p}" for p in parents[1:])] if parents else [])
+            stream.extend(["M 100644 inline f", f"data {len(str(mark))}", str(mark), ""])
+            return mark
+
+        for i in range(count):
+            parents = mainline[-1:]
+            if i % every == 0 and len(mainline) > forked_back:
+                topic = commit("refs/heads/topic", [mainline[-forked_back]])
+                parents.append(commit("refs/heads/topic", [topic]))
+            mainline.append(commit("refs/heads/main", parents))
+        self._fast_import(stream)
+        return [CommitSha(sha) for sha in git(self.path, "rev-list", "--first-parent", "--reverse", "main").split()]
+
+    def _fast_import(self, stream: list[str]) -> None:
         subprocess.run(
             ["git", "fast-import", "--quiet"], cwd=self.path, input="\n".join(stream) + "\n", text=True, check=True
         )
-        return [CommitSha(sha) for sha in git(self.path, "rev-list", "--reverse", "main").split()]

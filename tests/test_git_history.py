@@ -78,6 +78,27 @@ def test_divergences_far_apart_are_counted_by_git_and_near_ones_by_the_walk(
     assert trace.read_text().count("rev-list --count --left-right") == 1  # the far pair only
 
 
+def test_divergences_on_long_lived_branches_go_to_git_once_each_as_git_counts(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mainline = repo.long_lived_merges(1_500, every=5, forked_back=600)
+    git(repo.path, "commit-graph", "write", "--reachable")
+    deploys = mainline[700::40]
+    pairs = [*itertools.pairwise(deploys), (deploys[-1], deploys[0])]
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    with GitHistory(discover(repo.path)) as history:
+        counts = history.divergences(pairs)
+    monkeypatch.delenv("GIT_TRACE")
+    for old, new in pairs:
+        only_old, only_new = git(repo.path, "rev-list", "--count", "--left-right", f"{old}...{new}").split()
+        assert counts[(old, new)] == Divergence(old_only=int(only_old), new_only=int(only_new))
+        assert int(only_new) > 40 or new == deploys[0]  # a deploy brings its mainline commits and their topics
+    asked = [line for line in trace.read_text().splitlines() if "rev-list --count --left-right" in line]
+    assert len(asked) == len(pairs)  # every pair counted by git, each once: walking would paint 600 generations down
+    assert {line.split(" ")[-2] for line in asked} == {f"{old}...{new}" for old, new in pairs}
+
+
 def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:
     shas = build_merges(repo)
     with GitHistory(discover(repo.path)) as history:
