@@ -5,7 +5,7 @@
 
 `seed` makes a build every BUILD_EVERY first-parent commits over the last BUILDS * BUILD_EVERY,
 and three environments of SNAPSHOTS snapshots deploying forward through them (a rollback now and
-then). `time` runs `where`, `log` and their plain-git anchors alternately (A B A B), each
+then). `time` runs `where`, `log`, `diff`, `status` and plain-git anchors alternately (A B A B), each
 GIT_KOSLI executable given (default: `git-kosli` on PATH) against the same data, and prints the
 medians in milliseconds. Not part of `make bench`: a helper for measuring one change by hand.
 """
@@ -119,6 +119,8 @@ def main() -> None:
     for program in programs:
         commands[f"{program} where"] = [program, "where", target]
         commands[f"{program} log aws-prod"] = [program, "log", "aws-prod"]
+        commands[f"{program} diff aws-beta aws-prod"] = [program, "diff", "aws-beta", "aws-prod"]
+        commands[f"{program} status"] = [program, "status"]
     commands.update(anchors(repo, target))
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs + 1):

@@ -56,9 +56,10 @@ _NEW = 1
 _OLD = 2
 _BELOW = 1  # `containing`: the target and its ancestors, which cannot lead to it
 _COUNTING_AT_ONCE = 8  # git processes counting at a time
-_WALK_BUDGET = 4096  # generations apart past which a pair goes to git without a walk
-_WALK_PER_GENERATION = 2  # a pair's walk pops at most this many commits per generation between its ends,
-_WALK_SLACK = 128  # plus these, before git is asked instead (README, Performance: measured on git.git)
+# How far a pair's walk may go before git is asked instead (README, Performance: measured on git.git).
+_WALK_BUDGET = 1024  # commits: about 3 ms of walking, what git takes to start and count a few commits
+_WALK_PER_GENERATION = 2  # and at most this many commits per generation between the pair's ends,
+_WALK_SLACK = 128  # plus these
 
 
 def _final(mask: int) -> int:
@@ -356,8 +357,8 @@ class GitHistory:
         Walking by generation, a commit's flags (reached from OLD, from NEW) are final when it is
         popped; once every queued commit is reached from both, nothing below can be on one side only.
         A side holds a commit per generation between the ends at least, so a walk that pops many
-        more than that is painting down a long-lived branch: git does that ten times faster, and
-        the walk gives up early (`_WALK_PER_GENERATION`), having cost a fraction of git's answer.
+        more than that is painting down a long-lived branch, which git does ten times faster: the
+        walk gives up early, having cost at most about what starting git costs (`_WALK_BUDGET`).
         """
         rows = self._rows(old, new)
         if rows is None:
@@ -365,10 +366,10 @@ class GitHistory:
         left, right = rows
         assert self._graph is not None
         apart = abs(self._graph.record(left)[1] - self._graph.record(right)[1])
-        if apart >= _WALK_BUDGET or walks[0] > walks[1] + 1:
+        budget = min(_WALK_PER_GENERATION * apart + _WALK_SLACK, _WALK_BUDGET)
+        if apart >= budget or walks[0] > walks[1] + 1:
             return None  # a side holds a commit per generation between them; or this history's walks give up
         masks: list[int] = []  # on commit-graph rows each commit is popped once, with its final mask
-        budget = _WALK_PER_GENERATION * apart + _WALK_SLACK
         if self._paint([(left, _OLD), (right, _NEW)], stale=_OLD | _NEW, budget=budget, masks=masks) is None:
             walks[0] += 1
             return None
