@@ -67,6 +67,25 @@ def _final(mask: int) -> int:
     return ~mask if mask < 0 else mask
 
 
+class _Walks:
+    """How one command's counting walks went: once they gave up two more times than they counted, walking stops.
+
+    On a history of long-lived branches (git.git's topics) every pair's walk gives up; this keeps
+    the waste to two short walks, while a history of short branches keeps walking every pair.
+    """
+
+    __slots__ = ("counted", "gave_up")
+
+    def __init__(self) -> None:
+        self.counted = 0
+        self.gave_up = 0
+
+    @property
+    def worth_trying(self) -> bool:
+        """Whether the next pair is walked at all."""
+        return self.gave_up <= self.counted + 1
+
+
 def _collect(
     pair: tuple[CommitSha, CommitSha], listing: RunningGit, counts: dict[tuple[CommitSha, CommitSha], Divergence]
 ) -> None:
@@ -333,7 +352,7 @@ class GitHistory:
         """
         counts: dict[tuple[CommitSha, CommitSha], Divergence] = {}
         running: list[tuple[tuple[CommitSha, CommitSha], RunningGit]] = []
-        walks = [0, 0]  # walks that gave up, and that counted: past one more of the first, stop walking
+        walks = _Walks()
         for pair in dict.fromkeys(pairs):
             counted = self._count_sides(*pair, walks=walks)
             if counted is not None:
@@ -341,17 +360,13 @@ class GitHistory:
                 continue
             if len(running) == _COUNTING_AT_ONCE:
                 _collect(*running.pop(0), counts)
-            running.append(
-                (
-                    pair,
-                    RunningGit(["rev-list", "--count", "--left-right", *_symmetric(*pair)], cwd=self.paths.cwd),
-                )
-            )
+            args = ["rev-list", "--count", "--left-right", *_symmetric(*pair)]
+            running.append((pair, RunningGit(args, cwd=self.paths.cwd)))
         for pair, listing in running:
             _collect(pair, listing, counts)
         return counts
 
-    def _count_sides(self, old: str, new: str, *, walks: list[int]) -> Divergence | None:
+    def _count_sides(self, old: str, new: str, *, walks: _Walks) -> Divergence | None:
         """The commits only OLD has and only NEW has, walking the commit-graph; None: git counts faster, or must.
 
         Walking by generation, a commit's flags (reached from OLD, from NEW) are final when it is
@@ -367,13 +382,13 @@ class GitHistory:
         assert self._graph is not None
         apart = abs(self._graph.record(left)[1] - self._graph.record(right)[1])
         budget = min(_WALK_PER_GENERATION * apart + _WALK_SLACK, _WALK_BUDGET)
-        if apart >= budget or walks[0] > walks[1] + 1:
+        if apart >= budget or not walks.worth_trying:
             return None  # a side holds a commit per generation between them; or this history's walks give up
         masks: list[int] = []  # on commit-graph rows each commit is popped once, with its final mask
         if self._paint([(left, _OLD), (right, _NEW)], stale=_OLD | _NEW, budget=budget, masks=masks) is None:
-            walks[0] += 1
+            walks.gave_up += 1
             return None
-        walks[1] += 1
+        walks.counted += 1
         return Divergence(old_only=masks.count(_OLD), new_only=masks.count(_NEW))
 
     def _rows(self, *shas: str) -> list[int] | None:
