@@ -99,6 +99,24 @@ def test_divergences_on_long_lived_branches_go_to_git_once_each_as_git_counts(
     assert {line.split(" ")[-2] for line in asked} == {f"{old}...{new}" for old, new in pairs}
 
 
+def test_divergences_on_short_branches_are_all_walked_as_git_counts(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mainline = repo.long_lived_merges(1_500, every=5, forked_back=2)
+    git(repo.path, "commit-graph", "write", "--reachable")
+    deploys = mainline[::40]
+    pairs = [*itertools.pairwise(deploys), (deploys[-1], deploys[-3])]
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    with GitHistory(discover(repo.path)) as history:
+        counts = history.divergences(pairs)
+    monkeypatch.delenv("GIT_TRACE")
+    assert "rev-list" not in trace.read_text()  # each walk stays near its ends: git would only cost its start
+    for old, new in pairs:
+        only_old, only_new = git(repo.path, "rev-list", "--count", "--left-right", f"{old}...{new}").split()
+        assert counts[(old, new)] == Divergence(old_only=int(only_old), new_only=int(only_new))
+
+
 def test_exclusive_lists_children_before_parents(repo: GitRepo) -> None:
     shas = build_merges(repo)
     with GitHistory(discover(repo.path)) as history:
