@@ -1,35 +1,40 @@
-"""`make bench`: git kosli against plain git on synthetic repositories; one table of medians, memory, ratios.
+"""`make bench`: git kosli against its plain-git anchor, run alternately; one markdown table.
 
-Not part of `make test`. Sizes: `make bench SIZES=10000,100000` (default 10000,100000,1000000).
-Each size is measured with a single commit-graph file and with a split chain of layers (rows
-`N split`); `GRAPHS=single` (or `split`) measures one kind only.
-Every command runs from a real (not editable) install of this checkout in `.bench/venv`, as users
-run it, against the embedded store and against the loopback Kosli server (cache warm).
+Not part of `make test`. Every command runs from a real (not editable, bytecode compiled) install
+of this checkout in `.bench/venv`, as users run it, against the embedded store and against the
+loopback Kosli server (cache warm). Each row runs the git kosli command and its anchor alternately
+(A B A B, BENCH_PAIRS pairs, default 7) and gives both medians and the median of the pairwise ratios.
+
+- `SIZES=10000,100000` synthetic sizes (default 10000,100000,1000000; `SIZES=` none), each with a
+  single commit-graph file and a split chain of layers (rows `N split`; `GRAPHS=single` or `split`).
+- `BENCH_REPO=path/to/a/clone`: the same rows on a real history (see bench/real.py).
+- `BENCH_ROWS=where,log`: only the rows whose command starts with one of these words.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from itertools import pairwise
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import kosli_requests, synthetic  # noqa: E402 - the checkout's own packages, after the path is set
-from git_kosli.model import Snapshot  # noqa: E402
+from bench import anchors, kosli_requests, real, synthetic  # noqa: E402 - the checkout's own packages
+from bench.anchors import Anchor  # noqa: E402
+from bench.timing import PAIRS, Pair, Timing, interleaved, repeated  # noqa: E402
+from git_kosli.model import EnvName, FlowArtifact, Snapshot  # noqa: E402
 from tests.kosli_server import KosliServer  # noqa: E402
 
 WORK = Path(os.environ.get("BENCH_DIR", ROOT / ".bench"))
 VENV = WORK / "venv"
-RUNS = 5
+MILLION = 1_000_000
 ENV = {
     **os.environ,
     "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
@@ -41,112 +46,80 @@ ENV = {
 }
 for _name in [n for n in ENV if n.startswith("KOSLI_")]:
     del ENV[_name]  # the embedded store unless a row says otherwise
-
-
-@dataclass
-class Timing:
-    """The median of the runs, and the largest resident memory of any process of any run."""
-
-    median: float
-    peak_mb: float
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @dataclass
 class Row:
-    """One line of the table; `met` is None where the issue sets no target for this size."""
+    """One line of the table, as printed; `met` is None where no target applies."""
 
     command: str
     source: str
-    size: str
-    ours: Timing
-    base: Timing | None
-    target: str
-    met: bool | None
+    commits: str
+    ours: str
+    anchor: str = "-"
+    ratio: str = "-"
+    target: str = "-"
+    met: bool | None = None
 
     def cells(self) -> list[str]:
-        ratio = f"{self.ours.median / self.base.median:.2f}x" if self.base and self.base.median else "-"
         met = "-" if self.met is None else ("yes" if self.met else "no")
-        return [
-            self.command,
-            self.source,
-            self.size,
-            f"{self.ours.median * 1000:.0f} ms",
-            f"{self.ours.peak_mb:.0f} MB",
-            f"{self.base.median * 1000:.0f} ms" if self.base else "-",
-            ratio,
-            self.target,
-            met,
-        ]
+        return [self.command, self.source, self.commits, self.ours, self.anchor, self.ratio, self.target, met]
+
+
+@dataclass
+class Scene:
+    """A repository to measure and the Kosli data over it.
+
+    `size`: the synthetic size (None for a real history); `old`/`new`: the snapshots bisected, which
+    ran `good` and `bad`; `pushed`: the commit the pre-push row pushes, as `ref`.
+    """
+
+    repo: Path
+    git_dir: Path
+    label: str
+    size: int | None
+    snapshots: list[Snapshot]
+    target: str
+    old: str
+    new: str
+    good: str
+    bad: str
+    pushed: str
+    ref: str
+    builds: list[FlowArtifact] = field(default_factory=list)
+
+    @property
+    def span(self) -> int:
+        """The commits the bisect range holds."""
+        return len(git(self.repo, "rev-list", self.bad, f"^{self.good}").split())
+
+    def latest(self, env: str) -> str:
+        """The commit of this repository's build the environment runs now."""
+        last = next(s for s in reversed(self.snapshots) if s.env == env)
+        return anchors.built_commit(last) or ""
+
+    @property
+    def environments(self) -> list[str]:
+        return list(dict.fromkeys(s.env for s in self.snapshots))
 
 
 def install() -> None:
-    """This checkout, installed as a user would (`pip install .`, bytecode compiled) into `.bench/venv`."""
+    """This checkout, installed as a user would (`pip install .`) into `.bench/venv`, its bytecode compiled."""
+    python = str(VENV / "bin" / "python")
     if not (VENV / "bin" / "git-kosli").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
     else:  # dependencies are there: reinstall only the package, so the figures are of this checkout
-        subprocess.run(
-            [
-                str(VENV / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--force-reinstall",
-                str(ROOT),
-            ],
-            check=True,
-        )
-
-
-def measure(
-    command: list[str] | Callable[[], None],
-    cwd: Path,
-    *,
-    env: dict[str, str] | None = None,
-    setup: Callable[[], None] | None = None,
-    stdin: str | None = None,
-    runs: int = RUNS,
-    warm: bool = False,
-) -> Timing:
-    """Median wall time of `runs` runs, and the peak resident memory of the command's processes.
-
-    `warm`: one run first that is not counted (fills the Kosli cache).
-    """
-    times, peaks = [], []
-    for run in range(runs + warm):
-        if setup:
-            setup()
-        if callable(command):
-            start = time.perf_counter()
-            command()
-            times.append(time.perf_counter() - start)
-            peaks.append(0.0)
-            continue
-        probe = (
-            "import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
-            "input=sys.stdin.read().encode()); "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, "
-            "r.stderr.decode()[-300:].replace(chr(10), ' '))"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", probe, *command],
-            cwd=cwd,
-            env=env or ENV,
-            input=stdin or "",
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split(maxsplit=3)
-        if int(out[2]) not in (0, 1):  # 1 is a "no" answer (diff); anything else means the figure is meaningless
-            raise SystemExit(f"{' '.join(command)} failed (exit {out[2]}): {out[3] if len(out) > 3 else ''}")
-        if warm and run == 0:
-            continue
-        times.append(float(out[0]))
-        peaks.append(int(out[1]) / 1024)
-    return Timing(statistics.median(times), max(peaks))
+        reinstall = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)]
+        subprocess.run(reinstall, check=True)
+    package = subprocess.run(
+        [python, "-c", "import git_kosli, os; print(os.path.dirname(git_kosli.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -154,279 +127,392 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, text=True, check=True).stdout
 
 
-def where_baseline(repo: Path, snapshots: list[Snapshot], sha: str) -> Callable[[], None]:
-    """The same answer as `git kosli where`, with one `git merge-base --is-ancestor` per snapshot."""
-    runs = [[p.git_commit for a in s.artifacts for p in a.provenance if p.flow == "service-ci"] for s in snapshots]
-
-    def run() -> None:
-        for commits in runs:
-            for commit in commits:
-                subprocess.run(["git", "merge-base", "--is-ancestor", sha, commit], cwd=repo, env=ENV)
-
-    return run
+def bisect_reset(repo: Path, *, notes: bool = False) -> None:
+    """End any bisect (untimed, before each bisect run); `notes`: also drop the notes earlier bisects wrote."""
+    subprocess.run(["git", "bisect", "reset"], cwd=repo, env=ENV, capture_output=True, check=False)
+    if notes:
+        drop_notes(repo)
 
 
-def diff_baseline(repo: Path, left: str, right: str) -> Callable[[], None]:
-    """`git rev-list --count` both ways for the one artifact of this repository that differs."""
-
-    def run() -> None:
-        git(repo, "rev-list", "--count", left, f"^{right}")
-        git(repo, "rev-list", "--count", right, f"^{left}")
-
-    return run
+def drop_notes(repo: Path) -> None:
+    """Start from no notes, as a first bisect or `notes` does."""
+    subprocess.run(["git", "update-ref", "-d", "refs/notes/kosli"], cwd=repo, env=ENV, check=False)
 
 
-def log_baseline(repo: Path, snapshots: list[Snapshot], env: str) -> Callable[[], None]:
-    """What `git kosli log ENV` says of each deploy, by hand: `git rev-list --count --left-right` per snapshot."""
-    commits = [s.artifacts[0].provenance[0].git_commit for s in snapshots if s.ref.env == env]
-    pairs = [(old, new) for old, new in pairwise(commits) if old != new]
-
-    def run() -> None:
-        for old, new in pairs:
-            git(repo, "rev-list", "--count", "--left-right", f"{old}...{new}")
-
-    return run
+def wanted(command: str) -> bool:
+    """Whether BENCH_ROWS (comma-separated first words) selects this row; all rows when unset."""
+    words = [w.strip() for w in os.environ.get("BENCH_ROWS", "").split(",") if w.strip()]
+    return not words or any(command.startswith(w) for w in words)
 
 
-def within_bisect_target(ours: Timing, base: Timing | None) -> bool:
-    """The issue's bisect target: within 1.5x of `git bisect start`, plus 0.2 s."""
-    return base is not None and ours.median <= 1.5 * base.median + 0.2
+def ms(seconds: float) -> str:
+    """A time as the table shows it."""
+    return f"{seconds:.1f} s" if seconds >= 10 else f"{seconds * 1000:,.0f} ms"
 
 
-def _snapshots(repo: Path) -> list[Snapshot]:
-    """Every snapshot of the three synthetic environments, read once per repository."""
-    from git_kosli.model import EnvName
-    from git_kosli.sources.store import Store, store_path
+class Table:
+    """The rows measured so far (each printed as it comes) and the anchors they used."""
 
-    with Store(store_path(repo / ".git"), create=False) as store:
-        return [s for env in synthetic.ENVIRONMENTS for s in store.history(EnvName(env))]
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.anchors: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.peaks: dict[str, float] = {}
 
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        print(" | ".join(row.cells()), flush=True)
 
-def _latest_commit(snapshots: list[Snapshot], env: str) -> str:
-    return next(s for s in reversed(snapshots) if s.ref.env == env).artifacts[0].provenance[0].git_commit
-
-
-@contextmanager
-def sources(snapshots: list[Snapshot], good: str, bad: str) -> Iterator[list[tuple[str, dict[str, str]]]]:
-    """The two ways to read the snapshots: the embedded store, and a loopback Kosli org serving the same ones."""
-    with KosliServer(org="bench") as server:
-        server.add(*snapshots)
-        server.add(*synthetic.range_snapshots(good, bad))
-        yield [("store", ENV), ("kosli", {**ENV, **server.env()})]
-
-
-def measure_size(size: int, rows: list[Row], notes: list[str], *, split: bool = False) -> float:
-    """Every measure at one repository size; returns the median `where` time from the store.
-
-    `split`: the repository's commit-graph is a chain of layers; the measures that do not read
-    commit ancestry (notes, request counts, the whole history) are made on the single file only.
-    """
-    repo = WORK / f"repo-{size}{'-split' if split else ''}"
-    started = time.perf_counter()
-    builds = synthetic.build(repo, size, split=split)
-    print(
-        f"# {size} commits ({'split' if split else 'single'} graph) ready in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    drop = lambda: subprocess.run(["git", "update-ref", "-d", "refs/notes/kosli"], cwd=repo, env=ENV)  # noqa: E731
-    drop()  # each run starts from the notes its own bisects write
-    head = git(repo, "rev-parse", "main").strip()
-    target = builds[len(builds) // 2]
-    bad = builds[-1]
-    good = git(repo, "rev-list", "--first-parent", f"-{min(size // 10 * 9, 10_000)}", bad).split()[-1]
-    git(repo, "checkout", "--quiet", "--detach", bad)
-    _range_snapshots(repo, good, bad)
-    span = len(git(repo, "rev-list", bad, f"^{good}").split())
-    snapshots = _snapshots(repo)
-    reset = lambda: subprocess.run(["git", "bisect", "reset"], cwd=repo, env=ENV, capture_output=True)  # noqa: E731
-    label = f"{size:,}{' split' if split else ''}"
-
-    def add(
+    def pair(
+        self,
         command: str,
         source: str,
-        ours: Timing,
-        base: Timing | None,
+        commits: str,
+        pair: Pair,
+        anchor: Anchor,
         target: str,
-        met: Callable[[Timing, Timing | None], bool],
         *,
-        at: int | None = None,
+        met: bool | None,
     ) -> None:
-        """One row; `at`: the size the issue sets the target for (judged there only)."""
-        judged = at is None or at == size
-        _add(
-            rows,
+        """A row of an interleaved measure."""
+        self.anchors.setdefault(command.split(" (")[0], anchor.shown)
+        if commits != "-":
+            self.peaks[commits] = max(self.peaks.get(commits, 0.0), pair.ours.peak_mb)
+        self.add(
             Row(
                 command,
                 source,
-                label,
-                ours,
-                base,
-                target if judged else f"({target} at {at:,})",
-                met(ours, base) if judged else None,
-            ),
+                commits,
+                ms(pair.ours.median),
+                ms(pair.anchor.median),
+                f"{pair.ratio:.2f}x",
+                target,
+                met,
+            )
         )
 
-    where_base = measure(where_baseline(repo, snapshots, target), repo, runs=1) if size <= 100_000 else None
-    prod, beta = _latest_commit(snapshots, "aws-prod"), _latest_commit(snapshots, "aws-beta")
-    diff_base = measure(diff_baseline(repo, prod, beta), repo)
-    log_base = measure(log_baseline(repo, snapshots, "aws-prod"), repo, runs=1)
-    bisect_base = measure(["git", "bisect", "start", "--no-checkout", bad, good], repo, setup=reset)
-    where_store = 0.0
-    with sources(snapshots, good, bad) as ways:
-        for source, env in ways:
-            warm = source == "kosli"
-            where = measure(["git", "kosli", "where", target], repo, env=env, warm=warm)
-            where_store = where.median if source == "store" else where_store
-            add(
-                "where SHA",
-                source,
-                where,
-                where_base,
-                "< 1 s, faster than git",
-                lambda t, b: t.median < 1 and (b is None or t.median < b.median),
-                at=100_000,
-            )
-            add(
-                "diff aws-prod aws-beta",
-                source,
-                measure(["git", "kosli", "diff", "aws-prod", "aws-beta"], repo, env=env, warm=warm),
-                diff_base,
-                "within 2x",
-                lambda t, b: b is not None and t.median <= 2 * b.median,
-                at=100_000,
-            )
-            _add(
-                rows,
-                Row(
-                    f"log aws-prod ({synthetic.SNAPSHOTS} snapshots)",
-                    source,
-                    label,
-                    measure(["git", "kosli", "log", "aws-prod"], repo, env=env, warm=warm),
-                    log_base,
-                    "-",
-                    None,
-                ),
-            )
-            line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
-            add(
-                "pre-push",
-                source,
-                measure(["git", "kosli", "pre-push", "origin", "url"], repo, env=env, stdin=line, warm=warm),
-                None,
-                "< 300 ms",
-                lambda t, b: t.median < 0.3,
-                at=100_000,
-            )
-            ours = measure(
-                ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, env=env, setup=reset, warm=warm
-            )
-            add(f"bisect ({span:,} commits)", source, ours, bisect_base, "within 1.5x + 0.2 s", within_bisect_target)
-            reset()
-    if size == 10_000 and not split:
-        cold = measure(
-            ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, setup=lambda: (reset(), drop())
-        )
-        reset()
-        add(
-            f"first bisect ({span:,} commits, no notes yet)",
-            "store",
-            cold,
-            bisect_base,
-            "within 1.5x + 0.2 s",
-            within_bisect_target,
-        )
-        timing = measure(["git", "kosli", "notes"], repo, setup=drop, runs=3)
-        commits = int(git(repo, "rev-list", "--count", "refs/notes/kosli").strip())
-        add(
-            f"notes ({len(git(repo, 'notes', '--ref=kosli', 'list').splitlines()):,} commits)",
-            "store",
-            timing,
-            None,
-            "< 5 s, one notes commit",
-            lambda t, b: t.median < 5 and commits == 1,
-        )
-        notes.extend(kosli_requests.report(*kosli_requests.bisect_requests(repo, good, bad, env=ENV)))
-    if size == 1_000_000 and not split:
-        whole_history(repo, rows, label, bisect_base, reset, drop)
+    def print(self) -> None:
+        print("\n".join(self.notes))
+        print()
+        print("| command | source | commits | git kosli | plain git | ratio | target | met |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for row in self.rows:
+            print("| " + " | ".join(row.cells()) + " |")
+        print()
+        print("The plain-git anchors (sh -c SCRIPT with the values as $1, $2, ...):")
+        for command, shown in self.anchors.items():
+            print(f"- {command}: `{shown}`")
+
+
+@contextmanager
+def sources(scene: Scene) -> Iterator[list[tuple[str, dict[str, str], KosliServer | None]]]:
+    """The two ways to read the snapshots: the embedded store, and a loopback Kosli org serving the same ones."""
+    for cache in (scene.git_dir / "kosli").glob("cache-*.sqlite*"):  # each run fills its own cache
+        cache.unlink()
+    with KosliServer(org="bench") as server:
+        server.add(*scene.snapshots)
+        server.add_builds(*scene.builds)
+        yield [("store", ENV, None), ("kosli", {**ENV, **server.env()}, server)]
+
+
+def at_million(scene: Scene, rule: str, bound: str) -> str:
+    """A target, with the issue's "no slower than today" bound added on the 1M-commit synthetic rows."""
+    return f"{rule}; {bound} at 1M" if scene.size == MILLION else rule
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of issue #22: a git kosli command, its plain-git anchor, its target and how it is judged.
+
+    `bisects`: a bisect is reset (untimed) before every run of either side.
+    """
+
+    command: str
+    ours: tuple[str, ...]
+    anchor: Anchor
+    target: str
+    met: Callable[[Pair], bool]
+    stdin: str = ""
+    bisects: bool = False
+
+
+def checks(scene: Scene, folder: Path) -> list[Check]:
+    """The rows of the issue's table for this repository (the anchors' refs and files made in `folder`)."""
+    big = scene.size == MILLION
+    prod = [s for s in scene.snapshots if s.env == "aws-prod"]
+    running = [scene.latest(e) for e in scene.environments]
+    log_anchor, log_pairs = anchors.log(prod, folder)
+    push = f"{scene.ref} {scene.pushed} {scene.ref} {'0' * 40}\n"
+    return [
+        Check(
+            "where SHA",
+            ("git", "kosli", "where", scene.target),
+            anchors.where(scene.repo, ENV, scene.snapshots, scene.target, folder),
+            at_million(scene, "≤ 3x", "≤ 1,010 ms"),
+            lambda p: p.ratio <= 3 and (not big or p.ours.median <= 1.010),
+        ),
+        Check(
+            f"status ({len(running)} environments)",
+            ("git", "kosli", "status"),
+            anchors.counts("HEAD", running),
+            "≤ 2x",
+            lambda p: p.ratio <= 2,
+        ),
+        Check(
+            "pre-push",
+            ("git", "kosli", "pre-push", "origin", "url"),
+            anchors.counts(scene.pushed, running),
+            at_million(scene, "≤ 2x", "< 150 ms"),
+            lambda p: p.ratio <= 2 and (not big or p.ours.median < 0.150),
+            stdin=push,
+        ),
+        Check(
+            "diff aws-prod aws-beta",
+            ("git", "kosli", "diff", "aws-prod", "aws-beta"),
+            anchors.diff(scene.latest("aws-prod"), scene.latest("aws-beta")),
+            "≤ 3x",
+            lambda p: p.ratio <= 3,
+        ),
+        Check(
+            f"log aws-prod ({len(prod)} snapshots, {log_pairs} pairs)",
+            ("git", "kosli", "log", "aws-prod"),
+            log_anchor,
+            "≤ 1.0x",
+            lambda p: p.ratio <= 1.0,
+        ),
+        Check(
+            f"bisect ({scene.span:,} commits)",
+            ("git", "kosli", "bisect", scene.old, scene.new, "--no-checkout"),
+            anchors.bisect(scene.good, scene.bad),
+            at_million(scene, "≤ 1.5x + 0.1 s", "≤ 357 ms"),
+            lambda p: within_bisect_target(p) and (not big or p.ours.median <= 0.357),
+            bisects=True,
+        ),
+    ]
+
+
+def within_bisect_target(pair: Pair) -> bool:
+    """The issue's bisect target: within 1.5x of `git bisect start`, plus 0.1 s."""
+    return pair.ours.median <= 1.5 * pair.anchor.median + 0.1
+
+
+def measure_scene(scene: Scene, table: Table) -> float | None:
+    """The rows of issue #22 on one repository, from both sources; returns the median `where` from the store."""
+    reset = partial(bisect_reset, scene.repo)
+    folder = WORK / f"anchors-{scene.repo.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [c for c in checks(scene, folder) if wanted(c.command)]
+    where_store = None
+    with sources(scene) as ways:
+        for source, env, _ in ways:
+            for check in rows:
+                setup = reset if check.bisects else None
+                pair = interleaved(check.ours, check.anchor.argv, scene.repo, env, setup=setup, stdin=check.stdin)
+                if check.bisects:
+                    reset()
+                if check.command == "where SHA" and source == "store":
+                    where_store = pair.ours.median
+                table.pair(check.command, source, scene.label, pair, check.anchor, check.target, met=check.met(pair))
+        server = ways[1][2]
+        if server is not None and (wanted("where") or wanted("requests")):
+            requests_of_warm_where(scene, ways[1][1], server, table)
     return where_store
 
 
-def whole_history(
-    repo: Path,
-    rows: list[Row],
-    label: str,
-    bisect_base: Timing,
-    reset: Callable[[], object],
-    drop: Callable[[], object],
-) -> None:
-    """`git kosli notes` over every commit (written, then up to date), and a bisect among a million notes."""
-    written = measure(["git", "kosli", "notes"], repo, setup=drop, runs=1)
-    count = len(git(repo, "notes", "--ref=kosli", "list").splitlines())
-    _add(
-        rows,
-        Row(
-            f"notes, whole history ({count:,} commits)",
-            "store",
-            label,
-            written,
-            None,
-            "< 300 MB",
-            written.peak_mb < 300,
-        ),
-    )
-    again = measure(["git", "kosli", "notes"], repo, runs=3)
-    _add(rows, Row("notes, whole history, up to date", "store", label, again, None, "< 300 MB", again.peak_mb < 300))
-    among = measure(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, setup=reset)
-    reset()
-    _add(
-        rows, Row(f"bisect among {count:,} notes", "store", label, among, bisect_base, "< 300 MB", among.peak_mb < 300)
-    )
-    drop()
+def requests_of_warm_where(scene: Scene, env: dict[str, str], server: KosliServer, table: Table) -> None:
+    """How many requests a `where` sends to Kosli when the one before it filled the cache just now."""
+    command = ["git", "kosli", "where", scene.target]
+    subprocess.run(command, cwd=scene.repo, env=env, capture_output=True, check=False)
+    server.requests.clear()
+    subprocess.run(command, cwd=scene.repo, env=env, capture_output=True, check=False)
+    sent = len(server.requests)
+    kinds = ", ".join(sorted({kosli_requests.endpoint(r.path) for r in server.requests}))
+    ours = f"{sent} requests" + (f" ({kinds})" if kinds else "")
+    table.add(Row("where SHA, warm: requests sent", "kosli", scene.label, ours, target="0", met=sent == 0))
 
 
-def main() -> None:
-    """Install, build the repositories, measure every command against its baseline, print the table."""
-    sizes = [int(s) for s in os.environ.get("SIZES", "10000,100000,1000000").split(",")]
-    began = time.perf_counter()
-    WORK.mkdir(parents=True, exist_ok=True)
-    install()
-    rows: list[Row] = []
-    notes: list[str] = []
-    version = measure(["git", "kosli", "--version"], WORK)
-    python = measure([str(VENV / "bin" / "python"), "-c", "pass"], WORK)
-    _add(rows, Row("--version", "-", "-", version, python, "< 150 ms", version.median < 0.15))
-    graphs = os.environ.get("GRAPHS", "single,split").split(",")
-    where = {size: measure_size(size, rows, notes) for size in sizes if "single" in graphs}
-    for size in sizes if "split" in graphs else []:
-        measure_size(size, rows, notes, split=True)
-    largest = max(sizes)
-    peak = max(r.ours.peak_mb for r in rows if r.size.startswith(f"{largest:,}"))
-    notes.append(f"# peak memory of any command at {largest:,} commits: {peak:.0f} MB (target < 300 MB)")
-    if 100_000 in where and 1_000_000 in where:
-        notes.append(f"# where, 1,000,000 vs 100,000 commits: {where[1_000_000] / where[100_000]:.1f}x (target <= 10x)")
-    notes.append(f"# whole benchmark: {time.perf_counter() - began:.0f} s")
-    print("\n".join(notes))
-    print()
-    print("| command | source | commits | median (5 runs) | peak memory | plain git | ratio | target | met |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print("| " + " | ".join(r.cells()) + " |")
-
-
-def _add(rows: list[Row], row: Row) -> None:
-    """Keep a row for the final table, and print it as soon as it is measured."""
-    rows.append(row)
-    print(" | ".join(row.cells()), flush=True)
-
-
-def _range_snapshots(repo: Path, good: str, bad: str) -> None:
-    """An environment `bench` whose #1 ran `good` and #2 runs `bad`, for the bisect measure."""
-    from git_kosli.model import EnvName
+def synthetic_scene(size: int, *, split: bool) -> Scene:
+    """A synthetic repository (built once), checked out at its last build, with `bench#1`/`bench#2` around a range."""
+    repo = WORK / f"repo-{size}{'-split' if split else ''}"
+    started = time.perf_counter()
+    builds = synthetic.build(repo, size, split=split)
+    kind = "split" if split else "single"
+    print(f"# {size:,} commits ({kind} graph) ready in {time.perf_counter() - started:.1f} s", flush=True)
+    bad = builds[-1]
+    good = git(repo, "rev-list", "--first-parent", f"-{min(size // 10 * 9, 10_000)}", bad).split()[-1]
+    git(repo, "checkout", "--quiet", "--detach", bad)
     from git_kosli.sources.store import Store, store_path
 
     with Store(store_path(repo / ".git")) as store:
         if store.latest_index(EnvName("bench")) == 0:
             store.put_snapshots(synthetic.range_snapshots(good, bad))
+        snapshots = [s for env in (*synthetic.ENVIRONMENTS, "bench") for s in store.history(EnvName(env))]
+    return Scene(
+        repo=repo,
+        git_dir=repo / ".git",
+        label=f"{size:,}{' split' if split else ''}",
+        size=size,
+        snapshots=snapshots,
+        target=builds[len(builds) // 2],
+        old="bench#1",
+        new="bench#2",
+        good=good,
+        bad=bad,
+        pushed=git(repo, "rev-parse", "main").strip(),
+        ref="refs/heads/main",
+    )
+
+
+def real_scene(source: Path) -> Scene:
+    """The bench's copy of a real history, bisecting aws-prod over its last BISECT_BUILDS builds or so."""
+    started = time.perf_counter()
+    repo = real.prepare(source, WORK)
+    builds = real.builds_of(repo)
+    snapshots = real.snapshots(builds)
+    commits = int(git(repo, "rev-list", "--count", "HEAD").strip())
+    print(f"# {source} ({commits:,} commits) ready in {time.perf_counter() - started:.1f} s", flush=True)
+    prod = [s for s in snapshots if s.env == "aws-prod"]
+    per_deploy = max(1, len(builds) // len(prod))
+    old = prod[-1 - max(1, real.BISECT_BUILDS // per_deploy)]
+    return Scene(
+        repo=repo,
+        git_dir=repo,
+        label=f"{source.resolve().name.removesuffix('.git')} {commits:,}",
+        size=None,
+        snapshots=snapshots,
+        target=builds[len(builds) // 2],
+        old=str(old.ref),
+        new=str(prod[-1].ref),
+        good=anchors.built_commit(old) or "",
+        bad=anchors.built_commit(prod[-1]) or "",
+        pushed=git(repo, "rev-parse", "HEAD").strip(),
+        ref=git(repo, "symbolic-ref", "HEAD").strip(),
+        builds=real.recorded(builds),
+    )
+
+
+def synthetic_extras(scene: Scene, table: Table) -> None:
+    """At 10,000 commits: the first bisect (no notes yet), `notes`, and the requests of a cold and warm bisect."""
+    repo = scene.repo
+    reset, drop = partial(bisect_reset, repo), partial(drop_notes, repo)
+    if wanted("bisect") or wanted("first"):
+        both = partial(bisect_reset, repo, notes=True)
+        pair = interleaved(
+            ["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"],
+            anchors.bisect(scene.good, scene.bad).argv,
+            repo,
+            ENV,
+            setup=both,
+        )
+        reset()
+        command = f"first bisect ({scene.span:,} commits, no notes yet)"
+        anchor = anchors.bisect(scene.good, scene.bad)
+        table.pair(command, "store", scene.label, pair, anchor, "≤ 1.5x + 0.1 s", met=within_bisect_target(pair))
+    if wanted("notes"):
+        timing = repeated(["git", "kosli", "notes"], repo, ENV, runs=3, setup=drop)
+        commits = int(git(repo, "rev-list", "--count", "refs/notes/kosli").strip())
+        noted = len(git(repo, "notes", "--ref=kosli", "list").splitlines())
+        met = timing.median < 5 and commits == 1
+        table.add(
+            Row(
+                f"notes ({noted:,} commits)",
+                "store",
+                scene.label,
+                ms(timing.median),
+                target="< 5 s, one notes commit",
+                met=met,
+            )
+        )
+    if wanted("bisect") or wanted("requests"):
+        table.notes.extend(kosli_requests.report(*kosli_requests.bisect_requests(repo, scene.good, scene.bad, env=ENV)))
+
+
+def whole_history(scene: Scene, table: Table) -> None:
+    """At 1M: `git kosli notes` over every commit (written, then up to date), and a bisect among a million notes."""
+    if not wanted("notes"):
+        return
+    repo = scene.repo
+    reset, drop = partial(bisect_reset, repo), partial(drop_notes, repo)
+    written = repeated(["git", "kosli", "notes"], repo, ENV, runs=1, setup=drop)
+    count = len(git(repo, "notes", "--ref=kosli", "list").splitlines())
+    table.add(
+        Row(
+            f"notes, whole history ({count:,} commits)",
+            "store",
+            scene.label,
+            with_memory(written),
+            target="< 300 MB",
+            met=written.peak_mb < 300,
+        )
+    )
+    again = repeated(["git", "kosli", "notes"], repo, ENV, runs=3)
+    met = again.median <= 4.3 and again.peak_mb < 300
+    table.add(
+        Row(
+            "notes, whole history, up to date",
+            "store",
+            scene.label,
+            with_memory(again),
+            target="≤ 4.3 s, < 300 MB",
+            met=met,
+        )
+    )
+    among = repeated(["git", "kosli", "bisect", "bench#1", "bench#2", "--no-checkout"], repo, ENV, runs=5, setup=reset)
+    reset()
+    met = among.median <= 0.357 and among.peak_mb < 300
+    table.add(
+        Row(
+            f"bisect among {count:,} notes",
+            "store",
+            scene.label,
+            with_memory(among),
+            target="≤ 357 ms, < 300 MB",
+            met=met,
+        )
+    )
+    drop()
+
+
+def with_memory(timing: Timing) -> str:
+    """A time and the peak memory, for rows whose target is memory."""
+    return f"{ms(timing.median)}, {timing.peak_mb:.0f} MB"
+
+
+def main() -> None:
+    """Install, build or copy the repositories, measure every row against its anchor, print the table."""
+    sizes = [int(s) for s in os.environ.get("SIZES", "10000,100000,1000000").split(",") if s.strip()]
+    graphs = os.environ.get("GRAPHS", "single,split").split(",")
+    began = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    install()
+    table = Table()
+    if wanted("--version"):
+        pair = interleaved(["git", "kosli", "--version"], [str(VENV / "bin" / "python"), "-c", "pass"], WORK, ENV)
+        anchor = Anchor((), "python -c pass")
+        table.pair("--version", "-", "-", pair, anchor, "< 150 ms", met=pair.ours.median < 0.150)
+    if os.environ.get("BENCH_REPO"):
+        measure_scene(real_scene(Path(os.environ["BENCH_REPO"])), table)
+    where: dict[int, float | None] = {}
+    for split in [False, True]:
+        for size in sizes if ("split" if split else "single") in graphs else []:
+            scene = synthetic_scene(size, split=split)
+            median = measure_scene(scene, table)
+            if split:
+                continue
+            where[size] = median
+            if size == 10_000:
+                synthetic_extras(scene, table)
+            if size == MILLION:
+                whole_history(scene, table)
+    small, large = where.get(100_000), where.get(MILLION)
+    if small and large:
+        table.notes.append(f"# where, 1,000,000 vs 100,000 commits: {large / small:.1f}x (target <= 10x)")
+    for label, peak in table.peaks.items():
+        table.notes.append(
+            f"# peak memory of any git kosli command at {label} commits: {peak:.0f} MB (target < 300 MB)"
+        )
+    table.notes.append(f"# whole benchmark: {time.perf_counter() - began:.0f} s, {PAIRS} interleaved pairs a row")
+    table.print()
 
 
 if __name__ == "__main__":

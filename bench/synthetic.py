@@ -117,7 +117,8 @@ def _mainline(path: Path) -> list[str]:
     ).stdout.split()
 
 
-def _artifact(sha: str) -> Artifact:
+def artifact(sha: str) -> Artifact:
+    """The build of `sha`, as this repository's CI flow (`service-ci`) reports it."""
     return Artifact(
         name=f"registry/service:{sha[:7]}",
         fingerprint=Fingerprint(f"{int(sha[:12], 16):064x}"),
@@ -140,7 +141,7 @@ def _seed(path: Path) -> None:
                 position -= step  # a rollback
             else:
                 position = min(end, position + step)
-            arts = (_artifact(builds[position]), other)
+            arts = (artifact(builds[position]), other)
             snapshots.append(Snapshot(SnapshotRef(EnvName(env), index), 1_700_000_000.0 + index * 600, arts))
     with Store(store_path(path / ".git")) as store:
         store.put_snapshots(snapshots)
@@ -150,6 +151,6 @@ def range_snapshots(good: str, bad: str) -> list[Snapshot]:
     """An environment `bench` whose #1 ran `good` and #2 runs `bad`: the two ends of a bisect."""
     env = EnvName("bench")
     return [
-        Snapshot(SnapshotRef(env, 1), 1_700_000_000.0, (_artifact(good),)),
-        Snapshot(SnapshotRef(env, 2), 1_700_000_600.0, (_artifact(bad),)),
+        Snapshot(SnapshotRef(env, 1), 1_700_000_000.0, (artifact(good),)),
+        Snapshot(SnapshotRef(env, 2), 1_700_000_600.0, (artifact(bad),)),
     ]
