@@ -26,20 +26,21 @@ WHERE = (
 COUNTS = 'r=$1; shift; for c; do git rev-list --count --left-right "$r...$c"; done'
 LOG = 'while read old new; do git rev-list --count --left-right "$old...$new"; done < "$1"'
 DIFF = "git rev-list --count --left-right A...B"
-BISECT = "git bisect start --no-checkout NEW OLD (then git bisect reset, untimed)"
+BISECT = "git bisect start --no-checkout NEW OLD"
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """A command to time (`argv`) and how the table's notes show it (`shown`)."""
+    """A command to time (`argv`), how the table's notes show it (`shown`) and what its values are (`given`)."""
 
     argv: tuple[str, ...]
     shown: str
+    given: str = ""
 
 
-def shell(script: str, *values: str) -> Anchor:
-    """`sh -c SCRIPT` with its values as positional parameters."""
-    return Anchor(("sh", "-c", script, "sh", *values), script)
+def shell(script: str, given: str, *values: str) -> Anchor:
+    """`sh -c SCRIPT sh VALUES...`: the script reads its values as "$1", "$2", ..."""
+    return Anchor(("sh", "-c", script, "sh", *values), script, given)
 
 
 def built_commit(snapshot: Snapshot) -> str | None:
@@ -64,14 +65,16 @@ def where(repo: Path, env: dict[str, str], snapshots: Sequence[Snapshot], sha: s
     ).stdout
     new = "".join(f"update {NAMESPACE}{commit} {commit}\n" for commit in sorted({c for c, _ in ran}))
     subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=old + new, text=True, check=True)
+    subprocess.run(["git", "pack-refs", "--all"], cwd=repo, env=env, check=True)  # as `git gc` leaves them
     mapping = folder / "deployed.map"
     mapping.write_text("".join(f"{commit} {ref}\n" for commit, ref in ran))
-    return shell(WHERE, sha, str(mapping))
+    given = f"$1 the commit, $2 lines `<commit> <env>#<n>`, one ref {NAMESPACE}<commit> per deployed build"
+    return shell(WHERE, given, sha, str(mapping))
 
 
 def counts(revision: str, running: Sequence[str]) -> Anchor:
     """`status`/`pre-push`: ahead and behind of each environment's running commit, one git per environment."""
-    return shell(COUNTS, revision, *running)
+    return shell(COUNTS, "$1 the revision, then the commit each environment runs", revision, *running)
 
 
 def log(snapshots: Sequence[Snapshot], folder: Path) -> tuple[Anchor, int]:
@@ -80,14 +83,16 @@ def log(snapshots: Sequence[Snapshot], folder: Path) -> tuple[Anchor, int]:
     pairs = [(old, new) for old, new in pairwise(commits) if old != new]
     listed = folder / "log.pairs"
     listed.write_text("".join(f"{old} {new}\n" for old, new in pairs))
-    return shell(LOG, str(listed)), len(pairs)
+    return shell(LOG, "$1 lines `<old commit> <new commit>`, one per deploy", str(listed)), len(pairs)
 
 
 def diff(left: str, right: str) -> Anchor:
     """`diff ENV1 ENV2`: the one artifact of this repository that differs, counted both ways."""
-    return Anchor(("git", "rev-list", "--count", "--left-right", f"{left}...{right}"), DIFF)
+    return Anchor(
+        ("git", "rev-list", "--count", "--left-right", f"{left}...{right}"), DIFF, "A and B the commits the two run"
+    )
 
 
 def bisect(good: str, bad: str) -> Anchor:
-    """`bisect ENV#N ENV#M`: git's own bisect between the two builds."""
-    return Anchor(("git", "bisect", "start", "--no-checkout", bad, good), BISECT)
+    """`bisect ENV#N ENV#M`: git's own bisect between the two builds (reset before each run, untimed)."""
+    return Anchor(("git", "bisect", "start", "--no-checkout", bad, good), BISECT, "the commits the two snapshots ran")

@@ -3,9 +3,9 @@
 The clone is copied (`git clone --bare`, the user's clone is never written to) into the bench's
 work folder, given a commit-graph, and seeded: a build of this repository every STEP first-parent
 commits over the last WINDOW mainline commits, three environments of SNAPSHOTS snapshots each
-deploying forward through them (so consecutive snapshots span real merge history), the builds
-no environment ran (recorded in their flow all the same), and `bench#1`/`bench#2` around the
-last BISECT_BUILDS builds for bisect.
+deploying forward through them (so consecutive snapshots span real merge history), and the builds
+no environment ran (recorded in their flow all the same). bisect runs between the aws-prod
+snapshots that hold about the last BISECT_BUILDS builds between them.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ class Table:
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.anchors: dict[str, str] = {}
+        self.anchors: dict[str, tuple[list[str], str]] = {}  # shown -> (commands, what its values are)
         self.notes: list[str] = []
         self.peaks: dict[str, float] = {}
 
@@ -175,7 +175,9 @@ class Table:
         met: bool | None,
     ) -> None:
         """A row of an interleaved measure."""
-        self.anchors.setdefault(command.split(" (")[0], anchor.shown)
+        commands = self.anchors.setdefault(anchor.shown, ([], anchor.given))[0]
+        if command.split(" (")[0] not in commands:
+            commands.append(command.split(" (")[0])
         if commits != "-":
             self.peaks[commits] = max(self.peaks.get(commits, 0.0), pair.ours.peak_mb)
         self.add(
@@ -199,9 +201,9 @@ class Table:
         for row in self.rows:
             print("| " + " | ".join(row.cells()) + " |")
         print()
-        print("The plain-git anchors (sh -c SCRIPT with the values as $1, $2, ...):")
-        for command, shown in self.anchors.items():
-            print(f"- {command}: `{shown}`")
+        print("The plain-git anchors (a script runs as `sh -c SCRIPT sh VALUES...`):")
+        for shown, (commands, given) in self.anchors.items():
+            print(f"- {', '.join(commands)}: `{shown}`" + (f" ({given})" if given else ""))
 
 
 @contextmanager
@@ -364,7 +366,7 @@ def synthetic_scene(size: int, *, split: bool) -> Scene:
 
 
 def real_scene(source: Path) -> Scene:
-    """The bench's copy of a real history, bisecting aws-prod over its last BISECT_BUILDS builds or so."""
+    """The bench's copy of a real history, bisecting the aws-prod deploys around its last BISECT_BUILDS builds."""
     started = time.perf_counter()
     repo = real.prepare(source, WORK)
     builds = real.builds_of(repo)
@@ -372,12 +374,13 @@ def real_scene(source: Path) -> Scene:
     commits = int(git(repo, "rev-list", "--count", "HEAD").strip())
     print(f"# {source} ({commits:,} commits) ready in {time.perf_counter() - started:.1f} s", flush=True)
     prod = [s for s in snapshots if s.env == "aws-prod"]
-    per_deploy = max(1, len(builds) // len(prod))
-    old = prod[-1 - max(1, real.BISECT_BUILDS // per_deploy)]
+    position = {sha: n for n, sha in enumerate(builds)}
+    newest = position[anchors.built_commit(prod[-1]) or ""]
+    old = [s for s in prod if position[anchors.built_commit(s) or ""] <= newest - real.BISECT_BUILDS][-1]
     return Scene(
         repo=repo,
         git_dir=repo,
-        label=f"{source.resolve().name.removesuffix('.git')} {commits:,}",
+        label=f"{commits:,} ({source.resolve().name.removesuffix('.git')})",
         size=None,
         snapshots=snapshots,
         target=builds[len(builds) // 2],
