@@ -33,7 +33,8 @@ lint: $(BIN)/git-kosli
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Benchmarks against plain git (not part of `make test`; a real install in .bench/venv): make bench SIZES=10000
+# Benchmarks against plain git, run alternately (not part of `make test`; a real install in .bench/venv):
+# make bench SIZES=10000, or on a real history: make bench SIZES= BENCH_REPO=path/to/a/clone (BENCH_ROWS=where,log)
 SIZES ?= 10000,100000,1000000
 bench: $(BIN)/git-kosli
 	SIZES=$(SIZES) $(BIN)/python bench/run.py
