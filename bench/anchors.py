@@ -55,16 +55,18 @@ def built_commit(snapshot: Snapshot) -> str | None:
 def where(repo: Path, env: dict[str, str], snapshots: Sequence[Snapshot], sha: str, folder: Path) -> Anchor:
     """Refs `refs/bench-deployed/<commit>` for every deployed build, and the map `<commit> <env>#<n>`."""
     ran = [(commit, str(s.ref)) for s in snapshots if (commit := built_commit(s))]
-    old = subprocess.run(
-        ["git", "for-each-ref", "--format=delete %(refname)", NAMESPACE],
+    wanted = {commit for commit, _ in ran}
+    kept = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", NAMESPACE],
         cwd=repo,
         env=env,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
-    new = "".join(f"update {NAMESPACE}{commit} {commit}\n" for commit in sorted({c for c, _ in ran}))
-    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=old + new, text=True, check=True)
+    ).stdout.split()
+    stale = "".join(f"delete {ref}\n" for ref in kept if ref.removeprefix(NAMESPACE) not in wanted)
+    new = "".join(f"update {NAMESPACE}{commit} {commit}\n" for commit in sorted(wanted))
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=stale + new, text=True, check=True)
     subprocess.run(["git", "pack-refs", "--all"], cwd=repo, env=env, check=True)  # as `git gc` leaves them
     mapping = folder / "deployed.map"
     mapping.write_text("".join(f"{commit} {ref}\n" for commit, ref in ran))

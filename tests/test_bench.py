@@ -38,7 +38,8 @@ def test_the_where_anchor_finds_the_first_snapshot_each_environment_ran_the_comm
 ) -> None:
     repo, builds, snapshots = built(tmp_path)
     target = builds[20]
-    anchor = anchors.where(repo, dict(os.environ), snapshots, target, tmp_path)
+    anchors.where(repo, dict(os.environ), snapshots[:50], builds[0], tmp_path)
+    anchor = anchors.where(repo, dict(os.environ), snapshots, target, tmp_path)  # a second run replaces the refs
     first: dict[str, int] = {}
     for ref in run(anchor, repo):
         env, index = ref.split("#")
