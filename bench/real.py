@@ -25,11 +25,14 @@ START = 1_700_000_000.0
 
 
 def prepare(source: Path, work: Path) -> Path:
-    """The bench's own bare copy of `source` (made once), with a commit-graph and the Kosli data in its store."""
+    """The bench's bare copy of `source` (made again when its HEAD moves), with a commit-graph and Kosli data."""
     name = source.resolve().name.removesuffix(".git") or "repo"
     repo = work / f"real-{name}.git"
     marker = repo / "bench-built"
-    if marker.exists():
+    head = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout
+    if marker.exists() and marker.read_text() == head:
         return repo
     shutil.rmtree(repo, ignore_errors=True)
     subprocess.run(["git", "clone", "--bare", "--quiet", str(source.resolve()), str(repo)], check=True)
@@ -46,7 +49,7 @@ def prepare(source: Path, work: Path) -> Path:
     with Store(store_path(repo)) as store:
         store.put_snapshots(snapshots(builds))
         store.put_builds(recorded(builds))
-    marker.write_text("ok\n")
+    marker.write_text(head)
     return repo
 
 

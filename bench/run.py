@@ -114,7 +114,7 @@ def install() -> None:
         reinstall = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)]
         subprocess.run(reinstall, check=True)
     package = subprocess.run(
-        [python, "-c", "import git_kosli, os; print(os.path.dirname(git_kosli.__file__))"],
+        [python, "-I", "-c", "import git_kosli, os; print(os.path.dirname(git_kosli.__file__))"],
         capture_output=True,
         text=True,
         check=True,
