@@ -2,17 +2,18 @@
 
 Interleaving makes a noisy machine (2 shared cores) slow both sides of a pair together, so the
 median of the pairwise ratios is steadier than the ratio of two medians taken minutes apart.
-Each run is one process started from here and reaped with `os.wait4`, which gives its own peak
-resident memory (with the processes it waited for) rather than the largest of any run so far.
+Each run is one process started by a small launcher process and reaped with `os.wait4`, which
+gives that run's own peak resident memory rather than the largest of any run so far.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,24 +38,63 @@ class Pair:
     ratio: float
 
 
+LAUNCHER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["stdin"], "rb") as given, open(job["stderr"], "wb") as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            job["argv"], cwd=job["cwd"], env=job["env"], stdin=given, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    print(json.dumps([elapsed, usage.ru_maxrss, process.returncode]), flush=True)
+"""
+
+
+class Launcher:
+    """A small Python process that starts every timed run, so a run's peak memory is its own.
+
+    Linux counts the memory of the process that forks a command in the command's peak resident
+    memory (`ru_maxrss`); the benchmark itself grows to hundreds of MB building a large repository,
+    the launcher stays at about 10 MB.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+
+    def run(self, command: Sequence[str], cwd: Path, env: dict[str, str], stdin: str) -> tuple[float, float, int, str]:
+        """Seconds, peak MB, exit code and the end of stderr of one run."""
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-I", "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        with tempfile.TemporaryDirectory(prefix="bench-run-") as folder:
+            given, errors = Path(folder) / "stdin", Path(folder) / "stderr"
+            given.write_text(stdin)
+            job = {"argv": list(command), "cwd": str(cwd), "env": env, "stdin": str(given), "stderr": str(errors)}
+            self._process.stdin.write(json.dumps(job) + "\n")
+            self._process.stdin.flush()
+            seconds, peak_kb, code = json.loads(self._process.stdout.readline())
+            said = errors.read_text(errors="replace")[-400:].replace("\n", " ")
+        return seconds, peak_kb / 1024, code, said
+
+
+LAUNCH = Launcher()
+
+
 def run_once(command: Sequence[str], cwd: Path, env: dict[str, str], stdin: str = "") -> tuple[float, float]:
     """Seconds and peak MB of one run; exits the benchmark when the command fails (its figure would mean nothing).
 
     Exit 1 is a "no" answer (diff, where) and counts as a run.
     """
-    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as errors:
-        given.write(stdin.encode())
-        given.seek(0)
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=given, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode not in (0, 1):
-            errors.seek(0)
-            said = errors.read().decode(errors="replace")[-400:].replace("\n", " ")
-            raise SystemExit(f"{' '.join(command)} failed (exit {process.returncode}): {said}")
-    return elapsed, usage.ru_maxrss / 1024
+    seconds, peak, code, said = LAUNCH.run(command, cwd, env, stdin)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed (exit {code}): {said}")
+    return seconds, peak
 
 
 def repeated(
