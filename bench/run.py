@@ -30,6 +30,7 @@ from bench import anchors, kosli_requests, real, synthetic  # noqa: E402 - the c
 from bench.anchors import Anchor  # noqa: E402
 from bench.timing import PAIRS, Pair, Timing, interleaved, repeated  # noqa: E402
 from git_kosli.model import EnvName, FlowArtifact, Snapshot  # noqa: E402
+from git_kosli.sources.store import Store, store_path  # noqa: E402
 from tests.kosli_server import KosliServer  # noqa: E402
 
 WORK = Path(os.environ.get("BENCH_DIR", ROOT / ".bench"))
@@ -304,6 +305,7 @@ def measure_scene(scene: Scene, table: Table) -> float | None:
     folder = WORK / f"anchors-{scene.repo.name}"
     folder.mkdir(parents=True, exist_ok=True)
     rows = [c for c in checks(scene, folder) if wanted(c.command)]
+    drop_notes(scene.repo)  # each run starts from the notes its own bisects write
     where_store = None
     with sources(scene) as ways:
         for source, env, _ in ways:
@@ -343,8 +345,6 @@ def synthetic_scene(size: int, *, split: bool) -> Scene:
     bad = builds[-1]
     good = git(repo, "rev-list", "--first-parent", f"-{min(size // 10 * 9, 10_000)}", bad).split()[-1]
     git(repo, "checkout", "--quiet", "--detach", bad)
-    from git_kosli.sources.store import Store, store_path
-
     with Store(store_path(repo / ".git")) as store:
         if store.latest_index(EnvName("bench")) == 0:
             store.put_snapshots(synthetic.range_snapshots(good, bad))
