@@ -29,14 +29,16 @@ if TYPE_CHECKING:
 class RangeLog:
     """The commits of a range, listed by git in the background (see `GitHistory.log_range`)."""
 
-    def __init__(self, shape: RunningGit, subjects: RunningGit) -> None:
+    def __init__(self, shape: RunningGit, subjects: RunningGit, *, shape_formatted: bool) -> None:
         self._shape = shape
         self._subjects = subjects
+        self._shape_formatted = shape_formatted  # `--format=%H %P` (a `commit SHA` line before each) or `--parents`
 
     def parents(self) -> dict[CommitSha, tuple[str, ...]]:
         """Each commit of the range with its parents, children before parents; waits for git."""
         found = {}
-        for line in _formatted(self._shape):
+        listed = self._shape.wait().stdout.splitlines()
+        for line in listed[1::2] if self._shape_formatted else listed:
             sha, *parents = line.split(" ")
             found[CommitSha(sha)] = tuple(parents)
         return found
@@ -205,9 +207,12 @@ class GitHistory:
         """
         walk = ["rev-list", "--date-order", *(["--first-parent"] if first_parent else [])]
         ends = ["--end-of-options", object_name(include), f"^{object_name(exclude)}", "--", *pathspec]
+        rewritten = first_parent or bool(pathspec)  # `--parents` would give the parents as rewritten by these
+        shape = "--format=%H %P" if rewritten else "--parents"  # `--parents` reads only the commit-graph: 2-3x faster
         return RangeLog(
-            RunningGit([*walk, "--format=%H %P", *ends], cwd=self.paths.cwd),
+            RunningGit([*walk, shape, *ends], cwd=self.paths.cwd),
             RunningGit([*walk, "--format=%H%x00%s", *ends], cwd=self.paths.cwd),
+            shape_formatted=rewritten,
         )
 
     def ancestry(
