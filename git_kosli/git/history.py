@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from git_kosli.git.commit_graph import INFINITY, open_commit_graph
+from git_kosli.git.count_memo import CountMemo, memo_path
 from git_kosli.git.repository import RepoPaths
 from git_kosli.git.run import ObjectTypes, RunningGit, object_name, run_git, stream_git
 from git_kosli.model import CommitSha, Divergence, clean_text, commit_sha_or_none
@@ -110,6 +111,7 @@ class GitHistory:
         self._graph = open_commit_graph(paths.common_dir / "objects")
         shallow = paths.common_dir / "shallow"
         self._shallow = set(shallow.read_text().split()) if shallow.is_file() else set()
+        self._memo = None if self._shallow else CountMemo(memo_path(paths.common_dir))  # a shallow clone's counts grow
         # Walks number commits: a commit-graph row (0 and up), or a negative number for a commit the graph lacks.
         self._outside: dict[str, int] = {}
         self._outside_shas: list[str] = []
@@ -356,20 +358,23 @@ class GitHistory:
         counts on one core while the next pairs are walked on the other.
         """
         counts: dict[tuple[CommitSha, CommitSha], Divergence] = {}
+        by_git: dict[tuple[CommitSha, CommitSha], Divergence] = {}
         running: list[tuple[tuple[CommitSha, CommitSha], RunningGit]] = []
         walks = _Walks()
         for pair in dict.fromkeys(pairs):
-            counted = self._count_sides(*pair, walks=walks)
+            counted = (self._memo.get(pair) if self._memo else None) or self._count_sides(*pair, walks=walks)
             if counted is not None:
                 counts[pair] = counted
                 continue
             if len(running) == _COUNTING_AT_ONCE:
-                _collect(*running.pop(0), counts)
+                _collect(*running.pop(0), by_git)
             args = ["rev-list", "--count", "--left-right", *_symmetric(*pair)]
             running.append((pair, RunningGit(args, cwd=self.paths.cwd)))
         for pair, listing in running:
-            _collect(pair, listing, counts)
-        return counts
+            _collect(pair, listing, by_git)
+        if self._memo and by_git:
+            self._memo.add(by_git)
+        return counts | by_git
 
     def _count_sides(self, old: str, new: str, *, walks: _Walks) -> Divergence | None:
         """The commits only OLD has and only NEW has, walking the commit-graph; None: git counts faster, or must.
