@@ -99,3 +99,21 @@ def test_a_full_memo_keeps_its_newer_half(tmp_path: Path, monkeypatch: pytest.Mo
     memo = CountMemo(path)
     assert memo.get(pairs[-1]) == Divergence(old_only=39, new_only=1)
     assert memo.get(pairs[0]) is None
+
+
+def test_commits_pushed_on_top_of_a_counted_pair_are_walked_not_counted_again(
+    repo: GitRepo, far: tuple[CommitSha, CommitSha], tmp_path: Path
+) -> None:
+    deployed, pushed = far
+    counted(repo.path, [(deployed, pushed)], tmp_path / "first")
+    repo.checkout(pushed)
+    repo.branch("topic")
+    side = repo.commit("on a branch")
+    repo.checkout("main")
+    on_top = [repo.commit("next"), repo.merge("topic"), repo.commit("and next")]
+    git(repo.path, "commit-graph", "write", "--reachable")
+    asked = [(deployed, on_top[-1]), (on_top[-1], deployed), (side, deployed)]
+    counts = counted(repo.path, asked, tmp_path / "trace")
+    assert (tmp_path / "trace").read_text().count("rev-list --count") == 2  # the pairs the walk cannot answer
+    assert counts == {pair: as_git_counts(repo.path, *pair) for pair in asked}
+    assert counts[(deployed, on_top[-1])] == Divergence(old_only=0, new_only=4_999 + 4)

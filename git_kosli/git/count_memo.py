@@ -49,6 +49,18 @@ class CountMemo:
         swapped = known.get((pair[1], pair[0]))
         return None if swapped is None else Divergence(old_only=swapped.new_only, new_only=swapped.old_only)
 
+    def descendants(self, commit: CommitSha, *, most: int = 4) -> list[tuple[CommitSha, int]]:
+        """Commits counted against `commit` that contain it, with how many commits only they have; newest first."""
+        found = []
+        for (old, new), d in reversed(self._load().items()):
+            if old == commit and d.old_only == 0:
+                found.append((new, d.new_only))
+            elif new == commit and d.new_only == 0:
+                found.append((old, d.old_only))
+            if len(found) == most:
+                break
+        return found
+
     def add(self, counted: Mapping[Pair, Divergence]) -> None:
         """Keep pairs git has just counted; a file that cannot be written is left as it is."""
         fresh = {pair: d for pair, d in counted.items() if self.get(pair) is None}

@@ -362,7 +362,7 @@ class GitHistory:
         running: list[tuple[tuple[CommitSha, CommitSha], RunningGit]] = []
         walks = _Walks()
         for pair in dict.fromkeys(pairs):
-            counted = (self._memo.get(pair) if self._memo else None) or self._count_sides(*pair, walks=walks)
+            counted = self._counted_before(pair) or self._count_sides(*pair, walks=walks) or self._count_on_top(*pair)
             if counted is not None:
                 counts[pair] = counted
                 continue
@@ -375,6 +375,23 @@ class GitHistory:
         if self._memo and by_git:
             self._memo.add(by_git)
         return counts | by_git
+
+    def _counted_before(self, pair: tuple[CommitSha, CommitSha]) -> Divergence | None:
+        return self._memo.get(pair) if self._memo else None
+
+    def _count_on_top(self, old: CommitSha, new: CommitSha) -> Divergence | None:
+        """OLD against NEW from a count git made of OLD against a commit of NEW's ancestry: what a push adds is near.
+
+        When OLD is in BASE's ancestry and BASE in NEW's, the commits only NEW has are those only
+        BASE has plus those NEW has above BASE (a short walk), and OLD has none of its own.
+        """
+        if self._memo is None:
+            return None
+        for base, base_only in self._memo.descendants(old):
+            above = self._count_sides(base, new, walks=_Walks())
+            if above is not None and above.old_only == 0:
+                return Divergence(old_only=0, new_only=base_only + above.new_only)
+        return None
 
     def _count_sides(self, old: str, new: str, *, walks: _Walks) -> Divergence | None:
         """The commits only OLD has and only NEW has, walking the commit-graph; None: git counts faster, or must.
