@@ -224,14 +224,19 @@ class AppContext:
         import sys
 
         from git_kosli.background import start
+        from git_kosli.sources.settings import KEYS
 
-        options = [
-            f"--{name}" if name in ("offline", "debug") else f"--{name}={value}"
-            for name, value in self.options.items()
-            if value
-        ]
+        variable = {key.name: key.env for key in KEYS}
+        environ, options = dict(self.environ), []
+        for name, value in self.options.items():
+            if not value:
+                continue
+            if name in variable:  # the same precedence in the child, and out of `ps` (a token, a host's password)
+                environ[variable[name]] = value
+            else:
+                options.append(f"--{name}" if name == "offline" else f"--{name}={value}")
         argv = [sys.executable, "-m", "git_kosli", *options, "fetch", "--", *envs]
-        return start(argv, folder=self.paths.common_dir / "kosli", environ=self.environ)
+        return start(argv, folder=self.paths.common_dir / "kosli", environ=environ)
 
     @cached_property
     def matcher(self) -> RepoMatcher:

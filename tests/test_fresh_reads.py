@@ -385,3 +385,21 @@ def test_a_listed_snapshot_without_a_start_time_is_dated_by_its_events_when_reso
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("beta#1 ")
+
+
+def test_a_background_fetch_gets_the_options_through_its_environment_not_its_command_line(
+    repo: GitRepo, commits: list[CommitSha], server: KosliServer
+) -> None:
+    host = server.env()["KOSLI_HOST"]
+    server.fail("/environments/acme", Fault("held", seconds=120))  # the fetch waits while its command line is read
+    elsewhere = {"KOSLI_HOST": "http://127.0.0.1:9", "KOSLI_ORG": "nobody"}  # only the options lead to the server
+
+    started = git_kosli(f"--host={host}", "--org=acme", "fetch", "--background", cwd=repo.path, env=elsewhere)
+    child = (repo.path / ".git" / "kosli" / "fetch.lock").read_text()
+    command_line = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+    server.gate.set()
+    wait_for_no_lock(repo)
+
+    assert started.stderr == "Fetching in the background\n"
+    assert "fetch" in command_line and not any(host in word or "acme" in word for word in command_line)
+    assert "-> kosli/beta" in (repo.path / ".git" / "kosli" / "fetch.log").read_text()
