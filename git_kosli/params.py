@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, TypeVar
 import click
 
 from git_kosli.errors import UsageError
-from git_kosli.model import Fingerprint, clean_text, is_fingerprint
+from git_kosli.model import ENV_NAME_PATTERN, Fingerprint, clean_text, is_fingerprint
 from git_kosli.snapshot_expr import SnapshotExpr, parse
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -34,11 +34,28 @@ def json_option(command: _F) -> _F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")(command)
 
 
+class EnvNameType(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """An environment name as Kosli allows one: checked here, so no other string reaches a request or a ref."""
+
+    name = "ENV"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str) or not ENV_NAME_PATTERN.match(value):
+            raise UsageError(
+                f"'{clean_text(str(value))}' is not an environment name: Kosli names start with a letter or digit, "
+                "then letters, digits, '.', '-' or '_'"
+            )
+        return value
+
+
+ENV = EnvNameType()
+
+
 def env_option(command: _F) -> _F:
     """`--env ENV`, repeatable: only these environments (passed as `envs`)."""
-    return click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")(
-        command
-    )
+    return click.option(
+        "--env", "envs", type=ENV, multiple=True, metavar="ENV", help="Only this environment (repeatable)."
+    )(command)
 
 
 _ARTIFACT_SPEC = re.compile(r"^(?P<name>[^=]+)=(?P<fingerprint>[^@]+)(?:@(?P<commit>.+))?$")

@@ -113,3 +113,28 @@ def test_messages_have_no_capital_start_nor_full_stop(tmp_path: Path, run_cli: R
     assert result.exit_code == 128
     assert result.stderr.startswith("fatal: not a git repository")
     assert not result.stderr.rstrip().endswith(".")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fetch", "--", "--output=x"],
+        ["fetch", "--background", "--", "a/b"],
+        ["where", "HEAD", "--env", "../x"],
+        ["status", "--env", "a b"],
+        ["timeline", "--", "-prod"],
+        ["notes", "--env", "a\x1b[31mb"],
+    ],
+)
+def test_a_string_that_is_no_environment_name_is_refused_before_any_request(
+    args: list[str], repo: GitRepo, run_cli: RunCli, server: KosliServer
+) -> None:
+    repo.linear(1)
+
+    result = run_cli(*args, cwd=repo.path)
+
+    assert result.exit_code == 129
+    assert result.stderr.startswith("error: '") and result.stderr.count("\n") == 1
+    assert "is not an environment name" in result.stderr and "\x1b" not in result.stderr
+    assert server.requests == []
+    assert not (repo.path / ".git" / "kosli" / "fetch.lock").exists()

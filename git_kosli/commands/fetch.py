@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from git_kosli.context import AppContext, pass_app
+from git_kosli.params import ENV
 
 
 @click.command()
-@click.argument("envs", nargs=-1, metavar="[ENV]...")
+@click.argument("envs", nargs=-1, type=ENV, metavar="[ENV]...")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
 @click.option(
     "--background",

@@ -12,6 +12,7 @@ import click
 from git_kosli.context import AppContext, pass_app
 from git_kosli.errors import KosliError, UsageError
 from git_kosli.files import write_atomically
+from git_kosli.params import ENV
 
 if TYPE_CHECKING:
     from git_kosli.runs import Run
@@ -22,7 +23,7 @@ MIN_SPAN = 3600.0  # one snapshot alone is drawn over an hour
 
 
 @click.command()
-@click.argument("envs", nargs=-1, metavar="[ENV]...")
+@click.argument("envs", nargs=-1, type=ENV, metavar="[ENV]...")
 @click.option("--since", "since", metavar="WHEN", help="Start here: YYYY-MM-DD[THH:MM:SS] (UTC) or N.days.ago.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the page to FILE.")
 @click.option("--mark", "marks", multiple=True, metavar="TIME[=LABEL]", help="Mark a moment (the incident).")
