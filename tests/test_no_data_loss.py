@@ -7,6 +7,7 @@ the demo never deletes work, a failed `bisect reset` is reported, `notes --env` 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from git_kosli.model import CommitSha
 from tests.conftest import RunCli
 from tests.factory import artifact, fingerprint, history, seed
 from tests.gitrepo import GitRepo, git
+from tests.kosli_server import Fault, KosliServer
 
 
 @pytest.fixture
@@ -225,3 +227,24 @@ def test_notes_for_one_environment_keep_the_other_environments_lines(repo: GitRe
 
     assert git(repo.path, "notes", "--ref=kosli", "show", a) == everything
     assert everything == "beta#1 registry.example/web:{0}\nprod#1 registry.example/web:{0}\n".format(a[:7])
+
+
+def test_a_history_that_cannot_be_read_while_git_starts_the_bisect_leaves_no_bisect(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = repo.linear(5)
+    server.add(*history("beta", [[artifact(c[1])], [artifact(c[4])]]), *history("prod", [[artifact(c[1])]]))
+    monkeypatch.setenv("KOSLI_MAX_API_RETRIES", "0")
+    monkeypatch.setenv("KOSLI_FETCH_MAX_AGE", "0")
+    server.fail("prod", *[Fault("status", 500)] * 20)  # beta's two snapshots are read; prod's history is not
+    trace = repo.path.parent / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+
+    result = run_cli("bisect", "beta#1", "beta#2", cwd=repo.path)
+
+    assert result.exit_code == 128 and result.stderr.startswith("fatal: ")
+    assert re.search(r"git bisect(--helper)? start", trace.read_text())  # git had started; it was ended again
+    assert not (repo.path / ".git" / "BISECT_START").exists()
+    assert not (repo.path / ".git" / "kosli" / "bisect.json").exists()
+    assert git(repo.path, "rev-parse", "HEAD").strip() == c[4]
+    assert git(repo.path, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"

@@ -217,16 +217,16 @@ def annotate(
 
 
 class BisectEnds(NamedTuple):
-    """What a bisect runs between, checked, with what its plan still needs: git's listing and every history."""
+    """What a bisect runs between, checked, with what its plan still needs: git's listing, and the histories."""
 
     old: Snapshot
     new: Snapshot
     target: RepoChange
     other_changes: tuple[RepoChange, ...]
     listing: RangeLog  # of the range, still being made by git
-    histories: Mapping[EnvName, list[Snapshot]]
-    builds: Mapping[CommitSha, Build]  # every build of this repository, deployed or not
-    matcher: RepoMatcher  # knowing this repository's flows from the histories
+    source: Source  # where the plan reads every history and build, while git starts the bisect
+    histories: Mapping[EnvName, list[Snapshot]] | None  # read already when choosing the target needed them
+    matcher: RepoMatcher
 
 
 def bisect_ends(
@@ -240,9 +240,10 @@ def bisect_ends(
     first_parent: bool,
     pathspec: Sequence[str],
 ) -> BisectEnds:
-    """Everything that can refuse or fail, changing nothing: both snapshots, the artifact, its commits, the histories.
+    """Everything that can refuse, changing nothing: both snapshots, the artifact, its commits, NEW descending from OLD.
 
-    What is left to plan (`plan_bisect`) is worked out in memory, so git can start the bisect now.
+    What is left to plan (`plan_bisect`: every history and build, read locally, and the facts) is
+    worked out while git starts the bisect, which is ended again if that fails.
 
     Raises:
         BisectRefusedError: when there is nothing of this repository to bisect between the two.
@@ -263,23 +264,22 @@ def bisect_ends(
     confirm = require_bisectable(target, history, old=old, new=new)
     good, bad = target.commits()
     listing = history.log_range(include=bad, exclude=good, first_parent=first_parent, pathspec=pathspec)
-    if histories is None:  # while git lists the range and says whether NEW descends from OLD
-        histories = load_histories(source, [])
-    matcher = matcher.learning(a for h in histories.values() for s in h for a in s.artifacts)
-    builds = load_builds(source, histories, matcher)
     confirm()
     others = tuple(c for c in changes if c is not target)
-    return BisectEnds(old, new, target, others, listing, histories, builds, matcher)
+    return BisectEnds(old, new, target, others, listing, source, histories, matcher)
 
 
 def plan_bisect(ends: BisectEnds, history: GitHistory, *, whole_range: bool = False) -> BisectPlan:
-    """The candidates, each with its deployments, worked out in memory (and waiting for git's listing).
+    """The candidates, each with its deployments, worked out from every history and build (and git's listing).
 
     `whole_range`: paths or --first-parent limit git's listing, so the facts are worked out over all of the range.
     """
-    known = {sha: b for sha, b in ends.builds.items() if history.has_commit(sha)}
+    histories = ends.histories if ends.histories is not None else load_histories(ends.source, [])
+    matcher = ends.matcher.learning(a for h in histories.values() for s in h for a in s.artifacts)
+    builds = load_builds(ends.source, histories, matcher)
+    known = {sha: b for sha, b in builds.items() if history.has_commit(sha)}
     commits = ends.target.commits()
-    facts = annotate(ends.listing, history, commits, ends.histories, known, ends.matcher, whole_range=whole_range)
+    facts = annotate(ends.listing, history, commits, histories, known, matcher, whole_range=whole_range)
     in_range = {*(f.commit for f in facts), commits[0]}
     return BisectPlan(
         old=ends.old,
