@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
 from git_kosli.model import Artifact, CommitSha, Provenance, Snapshot
+from git_kosli.sources.kosli.cache import cache_path
 from tests.conftest import RunCli
 from tests.factory import artifact, fingerprint, history, seed
 from tests.gitrepo import GitRepo, bisect_refs, git
@@ -283,3 +285,78 @@ def test_control_characters_from_the_server_are_not_printed(
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "web]0;owned:[31mred" in result.stdout
+
+
+def kept_replays(repo: GitRepo, server: KosliServer) -> dict[str, tuple[str, str]]:
+    """The replayed histories the cache keeps: env -> (key, body)."""
+    with sqlite3.connect(cache_path(repo.path / ".git", server.org, server.url)) as db:
+        return {env: (key, body) for env, key, body in db.execute("SELECT env, key, body FROM replayed")}
+
+
+def test_a_history_replayed_once_is_read_as_replayed_until_kosli_has_more(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = repo.linear(9)
+    snapshots = scenario(commits)
+    server.add(*snapshots)
+    seed(repo.path, *snapshots)
+    cold = run_cli("log", "staging", cwd=repo.path)
+    kept = kept_replays(repo, server)
+    warm = run_cli("log", "staging", cwd=repo.path)
+    marked = json.loads(kept["staging"][1])
+    marked["artifacts"][0][0] = "marked:" + marked["artifacts"][0][0]
+    with sqlite3.connect(cache_path(repo.path / ".git", server.org, server.url)) as db:
+        db.execute("UPDATE replayed SET body = ? WHERE env = 'staging'", (json.dumps(marked),))
+    read_as_kept = run_cli("log", "staging", "--json", cwd=repo.path)
+
+    assert cold.exit_code == 0, cold.stderr
+    assert warm.stdout == cold.stdout == run_cli("--source", "local", "log", "staging", cwd=repo.path).stdout
+    assert "marked:" in read_as_kept.stdout  # the kept history answered: nothing was replayed
+
+    newer = history("staging", [[artifact(commits[8], url=URL)]], start=5)
+    server.add(*newer)
+    seed(repo.path, *newer)
+    monkeypatch.setenv("KOSLI_FETCH_MAX_AGE", "0")
+    fetched = run_cli("log", "staging", cwd=repo.path)
+
+    assert "staging#5" in fetched.stdout and "marked:" not in fetched.stdout
+    assert fetched.stdout == run_cli("--source", "local", "log", "staging", cwd=repo.path).stdout
+    assert kept_replays(repo, server)["staging"][0] != kept["staging"][0]
+
+
+@pytest.mark.parametrize("body", ["not json", '{"artifacts": [[1]], "snapshots": []}', '{"snapshots": [[1, 2, 3]]}'])
+def test_a_kept_replay_that_does_not_read_is_replayed_again(
+    body: str, repo: GitRepo, run_cli: RunCli, server: KosliServer
+) -> None:
+    server.add(*scenario(repo.linear(8)))
+    cold = run_cli("log", "staging", cwd=repo.path)
+    with sqlite3.connect(cache_path(repo.path / ".git", server.org, server.url)) as db:
+        db.execute("UPDATE replayed SET body = ?", (body,))
+
+    again = run_cli("log", "staging", cwd=repo.path)
+
+    assert (again.exit_code, again.stdout, again.stderr) == (cold.exit_code, cold.stdout, cold.stderr)
+    assert kept_replays(repo, server)["staging"][1] != body  # written over with what was replayed
+
+
+def test_a_history_replayed_offline_without_all_its_provenance_is_not_kept(
+    repo: GitRepo, run_cli: RunCli, server: KosliServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshots = scenario(repo.linear(8))
+    server.add(*snapshots)
+    seed(repo.path, *snapshots)
+    git(repo.path, "config", "kosli.flow", "web-ci")  # other-ci's commits are not looked up
+    run_cli("log", "aws-beta", cwd=repo.path)
+    git(repo.path, "config", "--unset", "kosli.flow")
+    kept = kept_replays(repo, server)["aws-beta"]
+
+    offline = run_cli("--offline", "log", "aws-beta", cwd=repo.path)
+    after_offline = kept_replays(repo, server)["aws-beta"]
+    online = run_cli("log", "aws-beta", "--json", cwd=repo.path)
+
+    assert offline.exit_code == 0, offline.stderr
+    assert after_offline == kept  # replayed without other-ci's commits: not kept, so the next read online asks
+    assert any(r.query.get("flow_name") == ["other-ci"] for r in server.requests)
+    assert kept_replays(repo, server)["aws-beta"][0] != kept[0]
+    cache_path(repo.path / ".git", server.org, server.url).unlink()
+    assert online.stdout == run_cli("log", "aws-beta", "--json", cwd=repo.path).stdout  # as from a cold cache

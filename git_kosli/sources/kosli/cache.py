@@ -21,8 +21,19 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from git_kosli import __version__
 from git_kosli.errors import SourceError
-from git_kosli.model import CommitSha, EnvName, Fingerprint, FlowArtifact, Provenance, SnapshotSummary
+from git_kosli.model import (
+    Artifact,
+    CommitSha,
+    EnvName,
+    Fingerprint,
+    FlowArtifact,
+    Provenance,
+    Snapshot,
+    SnapshotRef,
+    SnapshotSummary,
+)
 from git_kosli.sources.store import Store, store_path
 
 _EXTRA_SCHEMA = """
@@ -57,7 +68,9 @@ _LISTINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds_listed (flow TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS fetched (kind TEXT NOT NULL, name TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (kind, name));
 CREATE TABLE IF NOT EXISTS listed_environments (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS replayed (env TEXT PRIMARY KEY, key TEXT NOT NULL, body TEXT NOT NULL);
 """
+REPLAY_FORMAT = 1  # of `replayed.body`; a change to it or to how histories are replayed needs a new number
 
 Fetched = Literal["history", "environments", "builds"]
 """What a `fetched` row dates: an environment's history (by name), the environment list (name ''), a flow's builds."""
@@ -197,6 +210,45 @@ class KosliCache(Store):
                 "INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?)",
                 [(fp, p.flow, p.git_commit, p.commit_url) for fp, p in entries],
             )
+            self._provenance_changed()
+
+    def _provenance_changed(self) -> None:
+        """Count a change of what is known of provenance: every replayed history depends on it."""
+        self._db.execute(
+            "INSERT INTO meta VALUES ('provenance_generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def replay_key(self, env: EnvName, flow: str | None) -> str:
+        """What an environment's replayed history is made from; another key, another history.
+
+        The snapshot list, the events, the snapshots fetched whole, the provenance known (and the
+        flow its lookups were kept to), and this version of git kosli, which replayed it.
+        """
+        listed = self._db.execute("SELECT COUNT(*), MAX(idx) FROM snapshot_list WHERE env = ?", (env,)).fetchone()
+        events = self._db.execute("SELECT COUNT(*), MAX(idx) FROM events WHERE env = ?", (env,)).fetchone()
+        whole = self._db.execute("SELECT COUNT(*), MAX(idx) FROM snapshots WHERE env = ?", (env,)).fetchone()
+        known = self._db.execute("SELECT value FROM meta WHERE key = 'provenance_generation'").fetchone()
+        parts = [REPLAY_FORMAT, __version__, flow, self.events_through(env), listed, events, whole, known]
+        return json.dumps(parts, default=list)
+
+    def replayed(self, env: EnvName, key: str) -> list[Snapshot] | None:
+        """The history replayed before from what `key` says, or None (another key, or a row that does not read)."""
+        row = self._db.execute("SELECT key, body FROM replayed WHERE env = ?", (env,)).fetchone()
+        if row is None or row[0] != key:
+            return None
+        try:
+            return _decoded_history(env, json.loads(row[1]))
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None  # not as written: replayed again, and written over
+
+    def put_replayed(self, histories: Mapping[EnvName, tuple[str, Sequence[Snapshot]]]) -> None:
+        """Keep replayed histories, each under the key of what it was replayed from."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO replayed VALUES (?, ?, ?)",
+                [(env, key, _encoded_history(snapshots)) for env, (key, snapshots) in histories.items()],
+            )
 
     def absent_flows(self) -> set[str]:
         """Flows whose artifacts Kosli would not list (404: archived or deleted): not asked about again."""
@@ -206,6 +258,65 @@ class KosliCache(Store):
         """Remember flows Kosli answered 404 for."""
         with self._db:
             self._db.executemany("INSERT OR IGNORE INTO absent_flows VALUES (?)", [(flow,) for flow in flows])
+            self._provenance_changed()
+
+
+def _encoded_history(snapshots: Sequence[Snapshot]) -> str:
+    """Snapshots as JSON, each distinct artifact once: a history repeats most of them, snapshot after snapshot."""
+    numbers: dict[Artifact, int] = {}
+    artifacts: list[list[Any]] = []
+    rows = []
+    for snapshot in snapshots:
+        refs = []
+        for a in snapshot.artifacts:
+            number = numbers.get(a)
+            if number is None:
+                number = numbers[a] = len(artifacts)
+                provenance = [list(p) for p in a.provenance]
+                artifacts.append([a.name, a.fingerprint, provenance, a.instances, a.compliant, a.started_at])
+            refs.append(number)
+        rows.append([snapshot.index, snapshot.timestamp, snapshot.compliant, refs])
+    return json.dumps({"artifacts": artifacts, "snapshots": rows}, separators=(",", ":"))
+
+
+def _decoded_history(env: EnvName, body: Mapping[str, Any]) -> list[Snapshot]:
+    """What `_encoded_history` wrote; TypeError, ValueError or IndexError for anything else."""
+    artifacts = [
+        Artifact(
+            _text(name),
+            Fingerprint(_text(fingerprint)),
+            tuple(Provenance(*map(_optional_text, p)) for p in provenance),
+            _optional(instances, int),
+            _optional(compliant, bool),
+            None if started_at is None else float(started_at),
+        )
+        for name, fingerprint, provenance, instances, compliant, started_at in body["artifacts"]
+    ]
+    return [
+        Snapshot(
+            SnapshotRef(env, _optional(index, int) or 0),
+            float(timestamp),
+            tuple(artifacts[_optional(n, int) or 0] for n in refs),
+            _optional(compliant, bool),
+        )
+        for index, timestamp, compliant, refs in body["snapshots"]
+    ]
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _optional_text(value: object) -> Any:
+    return None if value is None else _text(value)
+
+
+def _optional(value: object, kind: type) -> Any:
+    if value is not None and type(value) is not kind:
+        raise TypeError(f"not {kind.__name__}")
+    return value
 
 
 def event_index(event: Mapping[str, Any]) -> int:

@@ -28,12 +28,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from git_kosli.errors import ApiError, OfflineError, UnknownEnvironmentError
+from git_kosli.errors import ApiError, OfflineError, SourceError, UnknownEnvironmentError
 from git_kosli.model import (
     EnvName,
     Fingerprint,
@@ -259,8 +260,23 @@ class KosliSource:
         return _Known(self.cache.listed_through(env), self.cache.events_through(env))
 
     def _assembled(self, envs: Sequence[EnvName], updates: dict[EnvName, _Update]) -> dict[EnvName, list[Snapshot]]:
-        """Histories replayed from the cached list and events plus what is new, then what is new is cached."""
+        """Histories replayed from the cached list and events plus what is new, then what is new is cached.
+
+        A history nothing new came for, replayed before from what the cache still holds, is read as
+        it was replayed (its key says from what); the others are replayed and kept for next time.
+        """
         stored = set(self.cache.environments())
+        kept: dict[EnvName, list[Snapshot]] = {}
+        for env in (env for env in envs if env in stored and env not in updates):
+            history = self.cache.replayed(env, self.cache.replay_key(env, self.flow))
+            if history is not None:
+                kept[env] = history
+        replayed = self._replayed([env for env in envs if env not in kept], updates, stored)
+        return {env: kept[env] if env in kept else replayed[env] for env in envs}
+
+    def _replayed(
+        self, envs: Sequence[EnvName], updates: dict[EnvName, _Update], stored: set[EnvName]
+    ) -> dict[EnvName, list[Snapshot]]:
         logs: dict[EnvName, list[Any]] = {}
         lists: dict[EnvName, list[SnapshotSummary]] = {}
         for env in envs:
@@ -273,7 +289,7 @@ class KosliSource:
             listed = {s.index: s for s in self.cache.listed(env)}
             listed.update((s.index, s) for s in (update.listed if update else []))
             lists[env] = [listed[i] for i in sorted(listed)]
-        provenance = self._provenance([e for log in logs.values() for e in log])
+        provenance, complete = self._provenance([e for log in logs.values() for e in log])
         result = {}
         for env in envs:  # every history is replayed (and so checked) before anything new is kept
             exact = {s.index: s for s in self.cache.history(env)} if env in stored else {}
@@ -282,6 +298,10 @@ class KosliSource:
             self.cache.put_history(
                 env, listed=update.listed, events=update.events, through=update.latest, fetched_at=update.started
             )
+        if complete:  # a history replayed without provenance still to look up would stay without it
+            keep = {env: (self.cache.replay_key(env, self.flow), result[env]) for env in envs}
+            with contextlib.suppress(SourceError):  # kept only to save the next read a replay
+                self.cache.put_replayed(keep)
         return result
 
     # This repository's builds: its flows' artifact lists.
@@ -399,12 +419,13 @@ class KosliSource:
         events = events_from_json([e for page in self.client.events(env, start=known.events + 1) for e in page])
         return _Update(latest, fresh, list(events), started)
 
-    def _provenance(self, events: Sequence[Any]) -> dict[str, tuple[Provenance, ...]]:
-        """The flows and commits of every fingerprint in the events, fetching what the cache lacks.
+    def _provenance(self, events: Sequence[Any]) -> tuple[dict[str, tuple[Provenance, ...]], bool]:
+        """The flows and commits of every fingerprint in the events, fetching what the cache lacks; and whether whole.
 
         A flow is listed until every wanted fingerprint is found; those it does not list are
         remembered as not there (a row without a commit), and a flow Kosli answers 404 for is
-        remembered as absent: neither is asked about again.
+        remembered as absent: neither is asked about again. Offline, what is not cached stays
+        unknown, and the answer is not whole.
         """
         flows = flows_of_events(events)
         known = self.cache.provenance(Fingerprint(fp) for fp in flows)
@@ -422,7 +443,8 @@ class KosliSource:
             self.cache.put_absent_flows(flow for flow, found in zip(wanted, listed, strict=True) if found is None)
             for fp, entry in entries:
                 known.setdefault(fp, []).append(entry)
-        return {fp: _with_unknown_flows(known.get(Fingerprint(fp), []), names) for fp, names in flows.items()}
+        whole = not wanted or self.online
+        return {fp: _with_unknown_flows(known.get(Fingerprint(fp), []), names) for fp, names in flows.items()}, whole
 
     def _list_flow(self, flow: str, fingerprints: set[str]) -> list[tuple[Fingerprint, Provenance]] | None:
         """Pages of a flow's artifacts, newest first, until every wanted fingerprint was seen; None: no such flow.
