@@ -1,7 +1,7 @@
 """What git counted between two commits, kept: the commits only one of a pair has never change.
 
 `rev-list --count --left-right OLD...NEW` costs time in proportion to how far apart the two
-are (about 120 ms for 130,000 commits), and hooks, `status`, `diff` and `log` ask the same
+are (about 100 ms for 130,000 commits), and hooks, `status`, `diff` and `log` ask the same
 pairs again and again (what an environment runs against what is pushed, one deploy against
 the next). The memo is one text file in the repository's `kosli` folder, a line per pair:
 `OLD NEW OLD_ONLY NEW_ONLY`. Lines are appended whole with O_APPEND (a writer killed halfway
@@ -15,16 +15,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 from git_kosli.files import write_atomically
 from git_kosli.model import CommitSha, Divergence
 
-_LINE = re.compile(r"([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d{1,9}) (\d{1,9})")
+_LINE = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d{1,9}) (\d{1,9})$", re.MULTILINE)
 _READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _APPEND = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-MAX_BYTES = 1 << 20  # about 10,000 pairs; beyond it the newer half is kept
+MAX_BYTES = 192 << 10  # about 2,000 pairs (read in 3 ms); beyond it the newer half is kept
 Pair = tuple[CommitSha, CommitSha]
 
 
@@ -92,7 +93,10 @@ class CountMemo:
 
     def _load(self) -> dict[Pair, Divergence]:
         if self._known is None:
-            self._known = dict(_parse(self._read().split("\n")[:-1]))  # the last piece has no newline: unfinished
+            text = self._read()
+            whole = text[: text.rfind("\n") + 1]  # the last piece has no newline: unfinished
+            found = {(old, new): Divergence(int(a), int(b)) for old, new, a, b in _LINE.findall(whole)}
+            self._known = cast(dict[Pair, Divergence], found)  # the shas as read, checked by _LINE
         return self._known
 
     def _read(self) -> str:
@@ -102,11 +106,3 @@ class CountMemo:
             return ""
         with os.fdopen(descriptor, "rb") as memo:
             return memo.read(MAX_BYTES * 2).decode("ascii", errors="replace")
-
-
-def _parse(lines: Iterable[str]) -> Iterable[tuple[Pair, Divergence]]:
-    for line in lines:
-        match = _LINE.fullmatch(line)
-        if match:
-            old, new, old_only, new_only = match.groups()
-            yield (CommitSha(old), CommitSha(new)), Divergence(old_only=int(old_only), new_only=int(new_only))
