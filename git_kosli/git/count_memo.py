@@ -40,6 +40,7 @@ class CountMemo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._known: dict[Pair, Divergence] | None = None
+        self._above: dict[str, list[tuple[CommitSha, int]]] | None = None  # made when first asked
 
     def get(self, pair: Pair) -> Divergence | None:
         """The counts of (OLD, NEW), or of (NEW, OLD) turned round; None when git never counted them here."""
@@ -52,15 +53,20 @@ class CountMemo:
 
     def descendants(self, commit: CommitSha, *, most: int = 4) -> list[tuple[CommitSha, int]]:
         """Commits counted against `commit` that contain it, with how many commits only they have; newest first."""
-        found = []
-        for (old, new), d in reversed(self._load().items()):
-            if old == commit and d.old_only == 0:
-                found.append((new, d.new_only))
-            elif new == commit and d.new_only == 0:
-                found.append((old, d.old_only))
-            if len(found) == most:
-                break
-        return found
+        if self._above is None:
+            self._above = {}
+            self._index(self._load())
+        return self._above.get(commit, [])[::-1][:most]
+
+    def _index(self, counted: Mapping[Pair, Divergence]) -> None:
+        """Note, for each commit, the counted commits that contain it (one of a pair has none of its own)."""
+        if self._above is None:
+            return
+        for (old, new), d in counted.items():
+            if d.old_only == 0:
+                self._above.setdefault(old, []).append((new, d.new_only))
+            elif d.new_only == 0:
+                self._above.setdefault(new, []).append((old, d.old_only))
 
     def add(self, counted: Mapping[Pair, Divergence]) -> None:
         """Keep pairs git has just counted; a file that cannot be written is left as it is."""
@@ -71,6 +77,7 @@ class CountMemo:
         with contextlib.suppress(OSError):  # read-only, full, or a link in the way: the memo is only a saving
             self._append(lines.encode())
             self._load().update(fresh)
+            self._index(fresh)
 
     def _append(self, data: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
