@@ -324,7 +324,11 @@ def test_a_history_replayed_once_is_read_as_replayed_until_kosli_has_more(
     assert kept_replays(repo, server)["staging"][0] != kept["staging"][0]
 
 
-@pytest.mark.parametrize("body", ["not json", '{"artifacts": [[1]], "snapshots": []}', '{"snapshots": [[1, 2, 3]]}'])
+@pytest.mark.parametrize(
+    "body",
+    ["not json", '{"artifacts": [[1]], "snapshots": []}', '{"snapshots": [[1, 2, 3]]}', "[" * 100_000 + "]" * 100_000],
+    ids=["not-json", "short-artifact", "no-artifacts", "too-deep"],
+)
 def test_a_kept_replay_that_does_not_read_is_replayed_again(
     body: str, repo: GitRepo, run_cli: RunCli, server: KosliServer
 ) -> None:

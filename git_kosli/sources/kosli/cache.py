@@ -239,7 +239,7 @@ class KosliCache(Store):
             return None
         try:
             return _decoded_history(env, json.loads(row[1]))
-        except (ValueError, TypeError, KeyError, IndexError):
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError):
             return None  # not as written: replayed again, and written over
 
     def put_replayed(self, histories: Mapping[EnvName, tuple[str, Sequence[Snapshot]]]) -> None:
