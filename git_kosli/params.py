@@ -9,8 +9,8 @@ from typing import Any, NamedTuple, TypeVar
 import click
 
 from git_kosli.errors import UsageError
-from git_kosli.model import ENV_NAME_PATTERN, Fingerprint, clean_text, is_fingerprint
-from git_kosli.snapshot_expr import SnapshotExpr, parse
+from git_kosli.model import Fingerprint, clean_text, is_fingerprint
+from git_kosli.snapshot_expr import SnapshotExpr, is_env_name, parse
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -40,7 +40,7 @@ class EnvNameType(click.ParamType):  # type: ignore[type-arg]  # generic only in
     name = "ENV"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if not isinstance(value, str) or not ENV_NAME_PATTERN.match(value):
+        if not isinstance(value, str) or not is_env_name(value):
             raise UsageError(
                 f"'{clean_text(str(value))}' is not an environment name: Kosli names start with a letter or digit, "
                 "then letters, digits, '.', '-' or '_'"

@@ -38,8 +38,8 @@ class RangeLog:
     def parents(self) -> dict[CommitSha, tuple[str, ...]]:
         """Each commit of the range with its parents, children before parents; waits for git."""
         found = {}
-        listed = self._shape.wait().stdout.splitlines()
-        for line in listed[1::2] if self._shape_formatted else listed:
+        listed = _formatted(self._shape) if self._shape_formatted else self._shape.wait().stdout.splitlines()
+        for line in listed:
             sha, *parents = line.split(" ")
             found[CommitSha(sha)] = tuple(parents)
         return found
