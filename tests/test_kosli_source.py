@@ -326,8 +326,14 @@ def test_a_history_replayed_once_is_read_as_replayed_until_kosli_has_more(
 
 @pytest.mark.parametrize(
     "body",
-    ["not json", '{"artifacts": [[1]], "snapshots": []}', '{"snapshots": [[1, 2, 3]]}', "[" * 100_000 + "]" * 100_000],
-    ids=["not-json", "short-artifact", "no-artifacts", "too-deep"],
+    [
+        "not json",
+        '{"artifacts": [[1]], "snapshots": []}',
+        '{"snapshots": [[1, 2, 3]]}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"artifacts": [], "snapshots": [[null, 0, null, []]]}',
+    ],
+    ids=["not-json", "short-artifact", "no-artifacts", "too-deep", "no-number"],
 )
 def test_a_kept_replay_that_does_not_read_is_replayed_again(
     body: str, repo: GitRepo, run_cli: RunCli, server: KosliServer

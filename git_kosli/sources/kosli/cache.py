@@ -294,9 +294,9 @@ def _decoded_history(env: EnvName, body: Mapping[str, Any]) -> list[Snapshot]:
     ]
     return [
         Snapshot(
-            SnapshotRef(env, _optional(index, int) or 0),
+            SnapshotRef(env, _number(index)),
             float(timestamp),
-            tuple(artifacts[_optional(n, int) or 0] for n in refs),
+            tuple(artifacts[_number(n)] for n in refs),
             _optional(compliant, bool),
         )
         for index, timestamp, compliant, refs in body["snapshots"]
@@ -311,6 +311,12 @@ def _text(value: object) -> str:
 
 def _optional_text(value: object) -> Any:
     return None if value is None else _text(value)
+
+
+def _number(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError("not a whole number")
+    return value
 
 
 def _optional(value: object, kind: type) -> Any:
